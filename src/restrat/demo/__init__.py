@@ -1,0 +1,1 @@
+"""Demo dataset: real reference data plus clearly labelled illustrative enterprises and facilities."""

@@ -1,0 +1,1 @@
+"""Total quantity control: national quota history and group allocations."""

@@ -1,0 +1,1 @@
+"""Registry of enterprises, enterprise groups (ownership over time) and facilities."""

@@ -1,0 +1,28 @@
+"""Declarative base shared by every capability's models."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def load_all_models() -> MetaData:
+    """Import every capability's models so Base.metadata knows all tables."""
+    from restrat.auth import models as _auth  # noqa: F401
+    from restrat.catalog import models as _catalog  # noqa: F401
+    from restrat.quota import models as _quota  # noqa: F401
+    from restrat.registry import models as _registry  # noqa: F401
+
+    return Base.metadata
