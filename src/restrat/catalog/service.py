@@ -222,8 +222,8 @@ def search_hs_codes(*, session: Session, q: str | None = None, limit: int = 200)
 
 def get_hs_code(*, session: Session, code: str) -> models.HsCode:
     """One tariff line by its code (validated first)."""
-    cleaned = validate_hs_code(code)
+    cleaned = validate_hs_code(code, field="code")
     row = session.get(models.HsCode, cleaned)
     if row is None:
-        raise NotFound("hs_code", code)
+        raise NotFound("hs_code", code, field="code")
     return row

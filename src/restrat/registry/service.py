@@ -190,8 +190,11 @@ DEFAULT_CUSTODY = {"mining": "identity_preserved", "separation": "mass_balance",
 
 
 def create_facility(*, session: Session, **fields: Any) -> models.Facility:
-    """Register one facility (same rules as an import)."""
-    return import_facilities(session=session, rows=[fields], source_name="facility")[0]
+    """Register one facility (same rules as an import); problems name fields, not rows."""
+    try:
+        return import_facilities(session=session, rows=[fields])[0]
+    except InputError as e:
+        raise InputError([Problem(field=p.field, rule=p.rule, value=p.value) for p in e.problems]) from None
 
 
 def import_facilities(*, session: Session, rows: list[dict[str, Any]] | pd.DataFrame,

@@ -1,0 +1,1 @@
+"""FastAPI application assembly: sessions per request, authentication, roles, error mapping."""

@@ -1,0 +1,1 @@
+"""Shared layout, templates and static files of the web dashboard."""
