@@ -197,7 +197,7 @@ def seed_demo(*, session: Session, seed: int = 7, progress: Callable[[str], None
          "data_status": r.data_status, "source": r.source} for r in ents.itertuples()])
     counts["enterprise"] = len(ents)
     facilities = pd.concat([tp.drop(columns=["enterprise_name"]), ill], ignore_index=True)
-    counts["facility"] = len(registry.import_facilities(session=session, rows=facilities.fillna(""),
+    counts["facility"] = len(registry.import_facilities(session=session, rows=facilities.astype(object).fillna(""),
                                                         source_name="demo facilities"))
 
     step("group ownership over time")

@@ -207,7 +207,7 @@ def import_facilities(*, session: Session, rows: list[dict[str, Any]] | pd.DataF
                           for c in unknown], source=source_name)
     df.insert(0, "_row", range(1, len(df) + 1))
     stages = set(catalog.stage_table().code)
-    enterprise_ids = dict(session.execute(select(models.Enterprise.code, models.Enterprise.id)).tuples().all())
+    enterprise_ids = {c: i for c, i in session.execute(select(models.Enterprise.code, models.Enterprise.id))}
     problems = check_facilities(df, stages=stages, enterprises=set(enterprise_ids))
     if problems:
         raise InputError(problems, source=source_name)

@@ -1,0 +1,87 @@
+"""Store: migrations up and down, batched bulk inserts, query time limits, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, Table, Text, func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from restrat.store import migrate
+from restrat.store.bulk import MAX_BOUND_PARAMETERS, insert_rows
+from restrat.store.db import make_engine, session_factory
+from restrat.store.limits import capped, time_limit
+
+EXPECTED_TABLES = {"element", "element_class", "chain_stage", "product_form", "hs_code", "country_production",
+                   "country_reserves", "enterprise_group", "enterprise", "group_membership", "facility",
+                   "quota_national", "quota_group", "app_user", "api_token", "audit_log", "app_setting"}
+
+
+def test_migrations_create_every_table(db) -> None:  # type: ignore[no-untyped-def]
+    assert EXPECTED_TABLES <= set(migrate.table_names(engine=db))
+    assert migrate.current_revision(engine=db) is not None
+
+
+def test_migrations_downgrade_to_empty_and_upgrade_again(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    eng = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    migrate.upgrade(engine=eng)
+    migrate.downgrade(engine=eng)
+    assert set(migrate.table_names(engine=eng)) <= {"alembic_version"}
+    migrate.upgrade(engine=eng)
+    assert EXPECTED_TABLES <= set(migrate.table_names(engine=eng))
+
+
+def test_postgres_migrations_downgrade_and_upgrade(pg_url) -> None:  # type: ignore[no-untyped-def]
+    eng = make_engine(pg_url)
+    scratch = f"scratch_{id(eng)}"
+    with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{scratch}"'))
+    sub = make_engine(pg_url.rsplit("/", 1)[0] + f"/{scratch}")
+    try:
+        migrate.upgrade(engine=sub)
+        migrate.downgrade(engine=sub)
+        assert set(migrate.table_names(engine=sub)) <= {"alembic_version"}
+        migrate.upgrade(engine=sub)
+        assert EXPECTED_TABLES <= set(migrate.table_names(engine=sub))
+    finally:
+        sub.dispose()
+        with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE "{scratch}"'))
+        eng.dispose()
+
+
+def test_sqlite_database_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    eng = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    with eng.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_bulk_insert_splits_batches_beyond_the_bound_parameter_limit(db) -> None:  # type: ignore[no-untyped-def]
+    meta = MetaData()
+    table = Table("bulk_probe", meta, Column("id", Integer, primary_key=True), Column("a", Integer),
+                  Column("b", Text))
+    meta.create_all(db)
+    try:
+        n = MAX_BOUND_PARAMETERS  # 3 columns: three times the limit in bound values
+        rows = [{"id": i, "a": i * 2, "b": f"r{i}"} for i in range(n)]
+        with session_factory(db)() as s, s.begin():
+            assert insert_rows(s, table, rows) == n
+        with db.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(table)).scalar() == n
+            assert conn.execute(select(func.sum(table.c.a))).scalar() == sum(r["a"] for r in rows)
+    finally:
+        meta.drop_all(db)
+
+
+def test_interactive_queries_are_cancelled_at_the_time_limit(db) -> None:  # type: ignore[no-untyped-def]
+    slow = ("SELECT pg_sleep(3)" if db.dialect.name == "postgresql" else
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000000) SELECT count(*) FROM c")
+    with session_factory(db)() as s, pytest.raises(DBAPIError), time_limit(s, ms=100):
+        s.execute(text(slow)).all()
+
+
+def test_row_cap_never_exceeds_the_configured_maximum(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("RESTRAT_ROW_CAP", "500")
+    assert capped(10) == 10
+    assert capped(10_000) == 500
+    assert capped(None) == 500
