@@ -27,3 +27,33 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     for part in chunks(rows, columns=ncols):
         session.execute(table.insert(), list(part))
     return len(rows)
+
+
+def write_rows(session: Session, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """Append rows (tuples in column order) as fast as the database allows: COPY on PostgreSQL,
+    executemany of one prepared statement on SQLite."""
+    if not rows:
+        return 0
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.dbapi_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return len(rows)
+    marks = ", ".join("?" for _ in columns)
+    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", list(rows))
+    return len(rows)
+
+
+def lookup(session: Session, sql: str, keys: Sequence[Any], *, chunk: int = 30_000) -> list[Any]:
+    """Run sql (containing '{keys}' for a bound IN list) over keys in chunks; returns all rows."""
+    from sqlalchemy import bindparam, text
+
+    out: list[Any] = []
+    stmt = text(sql.replace("{keys}", ":keys")).bindparams(bindparam("keys", expanding=True))
+    for start in range(0, len(keys), chunk):
+        part = list(keys[start : start + chunk])
+        if part:
+            out.extend(session.execute(stmt, {"keys": part}).all())
+    return out

@@ -1,0 +1,190 @@
+"""Import events: lock the ledger head, drop events already recorded, validate set-wise, write in bulk, extend
+the hash chain. One transaction: any problem writes nothing."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from restrat.catalog.service import product_form_table
+from restrat.errors import InputError, Problem
+from restrat.ledger import kinds as K
+from restrat.ledger.chain import Canonical, chain, digests, pack_comp
+from restrat.ledger.format import EventFrames
+from restrat.ledger.validation import Context, check
+from restrat.store.bulk import lookup, write_rows
+
+EVENT_COLUMNS = ("id", "uid", "kind", "facility_id", "partner_facility_id", "at_epoch_s", "ref_event_id",
+                 "declared_kg", "declared_comp", "quota_ref", "licence_ref", "country", "note", "import_id",
+                 "digest", "chain")
+BATCH_COLUMNS = ("id", "code", "event_id", "facility_id", "form", "gross_kg", "reo_kg", "comp")
+INPUT_COLUMNS = ("event_id", "batch_id", "kg")
+
+
+@dataclass
+class ImportResult:
+    import_id: int
+    events_new: int
+    events_skipped: int
+    batches_new: int
+    first_event_id: int | None
+    last_event_id: int | None
+    head_chain_hex: str
+    seconds: float
+
+
+def _none(values: pd.Series) -> list:
+    return values.astype(object).where(values.notna(), None).tolist()
+
+
+def canonical(frames: EventFrames) -> Canonical:
+    """The canonical content of the events in frames, as the chain digests it."""
+    ev = frames.events
+    kind = ev["kind"].fillna("")
+    declared = np.where(kind == K.RECEIPT, ev["received_kg"].to_numpy(dtype=float),
+                        np.where(kind == K.STOCK_COUNT, ev["stock_reo_kg"].to_numpy(dtype=float), np.nan))
+    ref = ev["shipment_event"].where(kind == K.RECEIPT, ev["corrects"].where(kind == K.CORRECTION))
+    has_comp = (kind == K.STOCK_COUNT).to_numpy() & ~np.isnan(frames.stock_comp).any(axis=1)
+    packed = pack_comp(np.nan_to_num(frames.stock_comp)) if len(ev) else []
+    declared_comp = [c if h else None for c, h in zip(packed, has_comp, strict=True)]
+    outs = frames.outputs
+    return Canonical(
+        uid=_none(ev["uid"]), kind=_none(ev["kind"]), at=ev["at"].to_numpy(dtype=np.int64),
+        facility=_none(ev["facility"]), partner=_none(ev["partner_facility"]), ref_uid=_none(ref),
+        declared_kg=declared, quota_ref=_none(ev["quota_id"]), licence_ref=_none(ev["licence_id"]),
+        country=_none(ev["country"]), note=_none(ev["note"]), declared_comp=declared_comp,
+        in_ev=frames.inputs["ev"].to_numpy(), in_batch=_none(frames.inputs["batch"]),
+        in_kg=frames.inputs["kg"].to_numpy(dtype=float),
+        out_ev=outs["ev"].to_numpy(), out_batch=_none(outs["batch"]), out_form=_none(outs["form"]),
+        out_kg=outs["kg"].to_numpy(dtype=float), out_reo_kg=outs["kg"].to_numpy(dtype=float) * outs["grade"].to_numpy(
+            dtype=float), out_comp=pack_comp(np.nan_to_num(frames.out_comp)) if len(outs) else [],
+    )
+
+
+def subset(frames: EventFrames, keep: np.ndarray) -> EventFrames:
+    """The frames restricted to the events where keep is True, positions renumbered."""
+    if keep.all():
+        return frames
+    new_pos = np.cumsum(keep) - 1
+    ins = frames.inputs[keep[frames.inputs["ev"].to_numpy()]].copy()
+    ins["ev"] = new_pos[ins["ev"].to_numpy()]
+    out_mask = keep[frames.outputs["ev"].to_numpy()]
+    outs = frames.outputs[out_mask].copy()
+    outs["ev"] = new_pos[outs["ev"].to_numpy()]
+    return EventFrames(events=frames.events[keep].reset_index(drop=True), inputs=ins.reset_index(drop=True),
+                       outputs=outs.reset_index(drop=True), out_comp=frames.out_comp[out_mask],
+                       stock_comp=frames.stock_comp[keep])
+
+
+def _lock_head(session: Session) -> tuple[int, int, bytes]:
+    """Take the ledger's write lock (the head row) and read where the chain ends."""
+    session.execute(text("UPDATE ledger_head SET updated_at = CURRENT_TIMESTAMP WHERE id = 1"))
+    row = session.execute(text("SELECT last_event_id, last_batch_id, last_chain FROM ledger_head WHERE id = 1")).one()
+    return int(row[0]), int(row[1]), bytes(row[2])
+
+
+def _context(session: Session, frames: EventFrames, *, ledger_empty: bool) -> Context:
+    facilities = pd.DataFrame(session.execute(text("SELECT code, id FROM facility")).all(), columns=["code", "id"])
+    produced = set(frames.outputs["batch"].dropna())
+    wanted = sorted(set(frames.inputs["batch"].dropna()) - produced)
+    batches = pd.DataFrame(columns=["code", "id", "facility_id", "at", "gross_kg"])
+    events = pd.DataFrame(columns=["uid", "id", "kind", "partner_facility_id", "at"])
+    taken: set[str] = set()
+    if not ledger_empty:
+        if wanted:
+            batches = pd.DataFrame(lookup(session, "SELECT b.code, b.id, b.facility_id, e.at_epoch_s, b.gross_kg "
+                                          "FROM ledger_batch b JOIN ledger_event e ON e.id = b.event_id "
+                                          "WHERE b.code IN {keys}", wanted),
+                                   columns=["code", "id", "facility_id", "at", "gross_kg"])
+        refs = pd.concat([frames.events["shipment_event"], frames.events["corrects"]]).dropna().unique().tolist()
+        if refs:
+            events = pd.DataFrame(lookup(session, "SELECT uid, id, kind, partner_facility_id, at_epoch_s "
+                                         "FROM ledger_event WHERE uid IN {keys}", refs),
+                                  columns=["uid", "id", "kind", "partner_facility_id", "at"])
+        taken = {r[0] for r in lookup(session, "SELECT code FROM ledger_batch WHERE code IN {keys}", sorted(produced))}
+    return Context(facilities=facilities.set_index("code"), forms=set(product_form_table().code),
+                   batches=batches.set_index("code"), events=events.set_index("uid"), taken_batch_codes=taken)
+
+
+def import_events(*, session: Session, frames: EventFrames, source_name: str = "request",
+                  username: str = "system") -> ImportResult:
+    """Validate and append events in one transaction; events already in the ledger with the same content are
+    skipped, and an event id reused with different content is refused."""
+    started = time.perf_counter()
+    last_event, last_batch, last_chain = _lock_head(session)
+    canon = canonical(frames)
+    dig = np.array(digests(canon), dtype=object)
+    keep = np.ones(len(frames), dtype=bool)
+    if last_event > 0 and len(frames):
+        uids = frames.events["uid"].dropna().tolist()
+        known = dict(lookup(session, "SELECT uid, digest FROM ledger_event WHERE uid IN {keys}", uids))
+        if known:
+            uid_arr = frames.events["uid"].to_numpy(dtype=object)
+            stored = np.array([known.get(u) for u in uid_arr], dtype=object)
+            present = np.array([s is not None for s in stored])
+            same = np.array([s is not None and bytes(s) == d for s, d in zip(stored, dig, strict=True)])
+            clash = present & ~same
+            if clash.any():
+                rows = frames.events["row"].to_numpy()[clash]
+                raise InputError([Problem(row=int(r), field="event_id",
+                                          rule="already in the ledger with different content; send a correction "
+                                               "event instead", value=u)
+                                  for r, u in zip(rows[:1000], uid_arr[clash][:1000], strict=False)],
+                                 source=source_name)
+            keep = ~present
+    new = subset(frames, keep)
+    problems, plan = check(new, _context(session, new, ledger_empty=last_event == 0))
+    if problems:
+        raise InputError(problems, source=source_name)
+    assert plan is not None
+    n, n_out = len(new), len(new.outputs)
+    import_id = int(session.execute(text("SELECT COALESCE(MAX(id), 0) + 1 FROM ledger_import")).scalar_one())
+    if n == 0:
+        session.execute(text("INSERT INTO ledger_import (id, at, username, source_name, events_new, events_skipped, "
+                             "head_chain_hex) VALUES (:i, CURRENT_TIMESTAMP, :u, :s, 0, :k, :h)"),
+                        {"i": import_id, "u": username, "s": source_name, "k": int((~keep).sum()),
+                         "h": last_chain.hex()})
+        return ImportResult(import_id, 0, int((~keep).sum()), 0, None, None, last_chain.hex(),
+                            time.perf_counter() - started)
+
+    event_ids = np.arange(last_event + 1, last_event + 1 + n, dtype=np.int64)
+    batch_ids = np.arange(last_batch + 1, last_batch + 1 + n_out, dtype=np.int64)
+    new_dig = list(dig[keep])
+    links = chain(new_dig, previous=last_chain)
+    c = canon if keep.all() else canonical(new)
+
+    ev = new.events
+    ref_ids = np.where(plan.ref_kind == "file", event_ids[np.clip(plan.ref_index, 0, n - 1)],
+                       np.where(plan.ref_kind == "db", plan.ref_index, -1))
+    declared = c.declared_kg
+    write_rows(session, "ledger_event", EVENT_COLUMNS, list(zip(
+        event_ids.tolist(), c.uid, c.kind, plan.facility_id.tolist(),
+        [None if x < 0 else x for x in plan.partner_id.tolist()], c.at.tolist(),
+        [None if x < 0 else x for x in ref_ids.tolist()],
+        [None if x != x else x for x in declared.tolist()], c.declared_comp,
+        c.quota_ref, c.licence_ref, c.country, c.note, [import_id] * n, new_dig, links, strict=True)))
+    outs = new.outputs
+    write_rows(session, "ledger_batch", BATCH_COLUMNS, list(zip(
+        batch_ids.tolist(), c.out_batch, event_ids[outs["ev"].to_numpy()].tolist(), plan.out_facility_id.tolist(),
+        c.out_form, c.out_kg.tolist(), c.out_reo_kg.tolist(), c.out_comp, strict=True)))
+    in_batch = np.where(plan.in_source == "file", batch_ids[np.clip(plan.in_ref, 0, max(n_out - 1, 0))]
+                        if n_out else -1, plan.in_ref)
+    write_rows(session, "ledger_input", INPUT_COLUMNS, list(zip(
+        event_ids[new.inputs["ev"].to_numpy()].tolist(), in_batch.tolist(), c.in_kg.tolist(), strict=True)))
+
+    head = links[-1]
+    session.execute(text("UPDATE ledger_head SET last_event_id = :e, last_batch_id = :b, last_chain = :c "
+                         "WHERE id = 1"), {"e": int(event_ids[-1]), "b": last_batch + n_out, "c": head})
+    session.execute(text("INSERT INTO ledger_import (id, at, username, source_name, events_new, events_skipped, "
+                         "first_event_id, last_event_id, head_chain_hex) VALUES (:i, CURRENT_TIMESTAMP, :u, :s, :n, "
+                         ":k, :f, :l, :h)"),
+                    {"i": import_id, "u": username, "s": source_name[:300], "n": n, "k": int((~keep).sum()),
+                     "f": int(event_ids[0]), "l": int(event_ids[-1]), "h": head.hex()})
+    del ev
+    return ImportResult(import_id, n, int((~keep).sum()), n_out, int(event_ids[0]), int(event_ids[-1]), head.hex(),
+                        time.perf_counter() - started)
