@@ -13,6 +13,7 @@ from restrat.catalog import reference
 from restrat.catalog import service as catalog
 from restrat.cli_support import emit, emit_one, err, out, progress, row_dicts, session
 from restrat.errors import Forbidden, InputError, NotFound
+from restrat.ledger import cli as ledger_cli
 from restrat.store import migrate
 from restrat.store.db import get_engine
 
@@ -30,6 +31,8 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(registry_app, name="registry")
 app.add_typer(reference_app, name="reference")
 app.add_typer(users_app, name="users")
+app.add_typer(ledger_cli.app, name="ledger")
+app.add_typer(ledger_cli.synth_app, name="synth")
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 

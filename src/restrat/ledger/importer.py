@@ -82,7 +82,10 @@ def subset(frames: EventFrames, keep: np.ndarray) -> EventFrames:
 
 
 def _lock_head(session: Session) -> tuple[int, int, bytes]:
-    """Take the ledger's write lock (the head row) and read where the chain ends."""
+    """Take the ledger's write lock (the head row, created if missing) and read where the chain ends. The first
+    statement writes, so SQLite takes its write lock before anything is read."""
+    session.execute(text("INSERT INTO ledger_head (id, last_event_id, last_batch_id, last_chain, updated_at) "
+                         "VALUES (1, 0, 0, :zero, CURRENT_TIMESTAMP) ON CONFLICT (id) DO NOTHING"), {"zero": bytes(32)})
     session.execute(text("UPDATE ledger_head SET updated_at = CURRENT_TIMESTAMP WHERE id = 1"))
     row = session.execute(text("SELECT last_event_id, last_batch_id, last_chain FROM ledger_head WHERE id = 1")).one()
     return int(row[0]), int(row[1]), bytes(row[2])

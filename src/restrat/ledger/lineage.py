@@ -148,6 +148,8 @@ def _up(session: Session, result: Trace, start: int, max_nodes: int) -> None:
                 attributed = shares * vec
                 result.unattributed += np.where(totals > 0, 0.0, vec)
                 for r, att in zip(ins, attributed, strict=True):
+                    if att.sum() <= 0:
+                        continue
                     in_bid = int(r[1])
                     if in_bid not in result.nodes:
                         result.nodes[in_bid] = _node(_Row(r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],

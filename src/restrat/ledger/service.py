@@ -1,0 +1,199 @@
+"""Ledger services: import, lineage, balances, flows, verification, events, findings and their forwarding.
+
+Access: regulators, analysts and admins see everything; an enterprise sees the events of its own facilities and
+traces only batches its facilities produced or hold; the association sees national aggregates only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import bindparam, text
+from sqlalchemy.orm import Session
+
+from restrat.auth import service as auth
+from restrat.errors import Forbidden, InputError, Problem
+from restrat.ledger import format as fmt
+from restrat.ledger import lineage
+from restrat.ledger.balances import balance as _balance
+from restrat.ledger.balances import national_flows
+from restrat.ledger.importer import ImportResult, import_events
+from restrat.ledger.verify import VerifyResult
+from restrat.ledger.verify import verify as _verify
+
+FULL_ACCESS = ("regulator", "analyst", "admin")
+
+
+def import_file(*, session: Session, path: Path, username: str = "cli",
+                progress: Callable[[str], None] | None = None) -> ImportResult:
+    """Read, validate and append a JSON Lines, Parquet or CSV file of events in one transaction."""
+    step = progress or (lambda _m: None)
+    step(f"reading {path.name}")
+    frames = fmt.read_events(path)
+    step(f"validating and writing {len(frames):,} events")
+    result = import_events(session=session, frames=frames, source_name=path.name, username=username)
+    auth.audit(session=session, username=username, action="import", entity="ledger", entity_key=path.name,
+               detail={"new": result.events_new, "skipped": result.events_skipped, "head": result.head_chain_hex})
+    return result
+
+
+def import_records(*, session: Session, records: list[dict[str, Any]], username: str,
+                   enterprise_id: int | None = None) -> ImportResult:
+    """Append events sent as JSON objects; an enterprise may only report events at its own facilities."""
+    frames = fmt.read_records(records)
+    if enterprise_id is not None:
+        own = {c for (c,) in session.execute(text("SELECT code FROM facility WHERE enterprise_id = :e"),
+                                             {"e": enterprise_id})}
+        bad = ~frames.events["facility"].isin(own)
+        if bad.any():
+            rows = frames.events["row"][bad].tolist()
+            raise Forbidden(f"events at facilities of other enterprises (rows {rows[:10]}) may not be reported")
+    result = import_events(session=session, frames=frames, source_name="api", username=username)
+    auth.audit(session=session, username=username, action="import", entity="ledger", entity_key="api",
+               detail={"new": result.events_new, "skipped": result.events_skipped})
+    return result
+
+
+def _own_facilities(session: Session, enterprise_id: int) -> set[int]:
+    return {i for (i,) in session.execute(text("SELECT id FROM facility WHERE enterprise_id = :e"),
+                                         {"e": enterprise_id})}
+
+
+def check_read(*, role: str, enterprise_id: int | None, session: Session, batch: str | None = None,
+               facility: str | None = None) -> None:
+    """Raise Forbidden when the role may not read this batch or facility's records."""
+    if role in FULL_ACCESS:
+        return
+    if role != "enterprise" or enterprise_id is None:
+        raise Forbidden(f"role '{role}' sees national aggregates only")
+    own = _own_facilities(session, enterprise_id)
+    if batch is not None:
+        row = session.execute(text("SELECT b.facility_id, e.facility_id FROM ledger_batch b JOIN ledger_event e "
+                                   "ON e.id = b.event_id WHERE b.code = :c"), {"c": batch}).first()
+        if row is not None and not ({row[0], row[1]} & own):
+            raise Forbidden(f"batch {batch} was neither produced nor held by your facilities")
+    if facility is not None:
+        fid = session.execute(text("SELECT id FROM facility WHERE code = :c"), {"c": facility}).scalar()
+        if fid is not None and fid not in own:
+            raise Forbidden(f"facility {facility} belongs to another enterprise")
+
+
+def trace(*, session: Session, batch: str, direction: str = "up") -> dict[str, Any]:
+    """The lineage of a batch with its origin mix (up) and destinations (down)."""
+    return lineage.to_dict(lineage.trace(session=session, batch=batch, direction=direction), session=session)
+
+
+def balance(*, session: Session, facility: str, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Per-element material balance of a facility over [start, end)."""
+    if end <= start:
+        raise InputError(Problem(field="end", rule="must be after start", value=end.isoformat()))
+    return _balance(session=session, facility=facility, start=start, end=end)
+
+
+def flows(*, session: Session, year: int | None = None) -> pd.DataFrame:
+    """National REO flows between chain stages (Sankey links), in tonnes."""
+    return national_flows(session=session, year=year)
+
+
+def verify(*, session: Session) -> VerifyResult:
+    """Recompute the hash chain over all stored events and report the first break."""
+    return _verify(session=session)
+
+
+def head(*, session: Session) -> dict[str, Any]:
+    """The ledger head: last event id and chain hash, to publish with an external witness."""
+    row = session.execute(text("SELECT last_event_id, last_batch_id, last_chain, updated_at FROM ledger_head "
+                               "WHERE id = 1")).one()
+    return {"last_event_id": int(row[0]), "last_batch_id": int(row[1]), "chain_hex": bytes(row[2]).hex(),
+            "updated_at": str(row[3])}
+
+
+def events(*, session: Session, facility: str | None = None, kind: str | None = None, limit: int = 100,
+           enterprise_id: int | None = None) -> list[dict[str, Any]]:
+    """The newest events, optionally of one facility or kind; an enterprise sees its own facilities only."""
+    clauses, params = [], {"n": limit}
+    if facility:
+        clauses.append("f.code = :fac")
+        params["fac"] = facility
+    if kind:
+        clauses.append("e.kind = :kind")
+        params["kind"] = kind
+    if enterprise_id is not None:
+        clauses.append("f.enterprise_id = :ent")
+        params["ent"] = enterprise_id
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    rows = session.execute(text(
+        "SELECT e.id, e.uid, e.kind, f.code, p.code, e.at_epoch_s, e.declared_kg, e.quota_ref, e.licence_ref, "
+        "e.country, e.import_id FROM ledger_event e JOIN facility f ON f.id = e.facility_id "
+        f"LEFT JOIN facility p ON p.id = e.partner_facility_id{where} ORDER BY e.id DESC LIMIT :n"), params).all()
+    return [{"id": r[0], "uid": r[1], "kind": r[2], "facility": r[3], "partner_facility": r[4],
+             "time": dt.datetime.fromtimestamp(r[5], dt.UTC).isoformat(), "declared_kg": r[6], "quota_ref": r[7],
+             "licence_ref": r[8], "country": r[9], "import_id": r[10]} for r in rows]
+
+
+def scan(*, session: Session) -> pd.DataFrame:
+    """Run the anomaly scan over the whole ledger (see docs/ledger-anomalies.md)."""
+    from restrat.ledger import anomalies
+
+    return anomalies.scan(anomalies.load_tables(session=session))
+
+
+def record_findings(*, session: Session, findings: pd.DataFrame, username: str) -> dict[str, int]:
+    """Store a scan's findings and forward each to the facilities upstream and downstream of its events."""
+    scan_id = int(session.execute(text("SELECT COALESCE(MAX(scan_id), 0) + 1 FROM ledger_finding")).scalar_one())
+    codes = dict(session.execute(text("SELECT code, id FROM facility")).all())
+    alerts = 0
+    neighbours = text(
+        "SELECT DISTINCT pe.facility_id, 'upstream' FROM ledger_event e JOIN ledger_input i ON i.event_id = e.id "
+        "JOIN ledger_batch b ON b.id = i.batch_id JOIN ledger_event pe ON pe.id = b.event_id "
+        "WHERE e.uid IN :uids AND pe.facility_id <> e.facility_id "
+        "UNION SELECT DISTINCT c.facility_id, 'downstream' FROM ledger_event e "
+        "JOIN ledger_batch b ON b.event_id = e.id "
+        "JOIN ledger_input i ON i.batch_id = b.id JOIN ledger_event c ON c.id = i.event_id "
+        "WHERE e.uid IN :uids AND c.facility_id <> e.facility_id "
+        "UNION SELECT DISTINCT e.partner_facility_id, 'downstream' FROM ledger_event e "
+        "WHERE e.uid IN :uids AND e.partner_facility_id IS NOT NULL").bindparams(bindparam("uids", expanding=True))
+    for f in findings.itertuples(index=False):
+        fid = codes.get(f.facility_code)
+        uids = list(f.event_uids)
+        res = session.execute(text(
+            "INSERT INTO ledger_finding (scan_id, kind, rule, facility_id, event_uids, size, unit, status, created_at) "
+            "VALUES (:s, :k, :r, :f, :u, :z, :n, 'open', CURRENT_TIMESTAMP) RETURNING id"),
+            {"s": scan_id, "k": f.kind, "r": f.rule, "f": fid, "u": json.dumps(uids), "z": float(f.size),
+             "n": f.unit})
+        finding_id = int(res.scalar_one())
+        targets = {(fid, "at")} if fid is not None else set()
+        if uids:
+            targets |= {(int(a), d) for a, d in session.execute(neighbours, {"uids": uids}) if a is not None}
+        for facility_id, direction in targets:
+            session.execute(text("INSERT INTO ledger_alert (finding_id, facility_id, direction, created_at) "
+                                 "VALUES (:f, :a, :d, CURRENT_TIMESTAMP)"),
+                            {"f": finding_id, "a": facility_id, "d": direction})
+            alerts += 1
+    auth.audit(session=session, username=username, action="scan", entity="ledger", entity_key=str(scan_id),
+               detail={"findings": len(findings), "alerts": alerts})
+    return {"scan_id": scan_id, "findings": len(findings), "alerts": alerts}
+
+
+def alerts(*, session: Session, facility: str | None = None, enterprise_id: int | None = None,
+           limit: int = 200) -> list[dict[str, Any]]:
+    """Alerts forwarded to facilities (newest first), optionally for one facility or one enterprise's."""
+    clauses, params = [], {"n": limit}
+    if facility:
+        clauses.append("f.code = :fac")
+        params["fac"] = facility
+    if enterprise_id is not None:
+        clauses.append("f.enterprise_id = :ent")
+        params["ent"] = enterprise_id
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    rows = session.execute(text(
+        "SELECT a.id, f.code, a.direction, x.kind, x.rule, x.size, x.unit, x.event_uids, x.scan_id FROM ledger_alert a "
+        f"JOIN facility f ON f.id = a.facility_id JOIN ledger_finding x ON x.id = a.finding_id{where} "
+        "ORDER BY a.id DESC LIMIT :n"), params).all()
+    return [{"id": r[0], "facility": r[1], "direction": r[2], "kind": r[3], "rule": r[4], "size": r[5], "unit": r[6],
+             "event_uids": json.loads(r[7]), "scan_id": r[8]} for r in rows]
