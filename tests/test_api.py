@@ -112,7 +112,8 @@ def test_writes_are_attributed_in_the_audit_log(client: TestClient, demo_db) -> 
                 headers=_login(client, "regulator"))
     with session_factory(demo_db)() as s:
         entry = recent_audit(session=s, limit=1)[0]
-    assert (entry.username, entry.action, entry.entity, entry.entity_key) == ("regulator", "create", "enterprise", "AUD")
+    got = (entry.username, entry.action, entry.entity, entry.entity_key)
+    assert got == ("regulator", "create", "enterprise", "AUD")
 
 
 def test_openapi_documents_every_capability(client: TestClient) -> None:
