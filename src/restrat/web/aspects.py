@@ -1,0 +1,142 @@
+"""The seven strategy aspects (wording of the design brief) and which pages serve each.
+
+A capability without a page is listed with `href` None so the aspect page says plainly it is not built yet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Capability:
+    title: str
+    href: str | None
+    what: str
+
+
+@dataclass(frozen=True)
+class Aspect:
+    number: int
+    short: str
+    wording: str
+    capability: str
+    pages: tuple[Capability, ...] = field(default_factory=tuple)
+
+    @property
+    def built(self) -> tuple[Capability, ...]:
+        return tuple(c for c in self.pages if c.href)
+
+    @property
+    def missing(self) -> tuple[Capability, ...]:
+        return tuple(c for c in self.pages if not c.href)
+
+
+ASPECTS: tuple[Aspect, ...] = (
+    Aspect(1, "Industrial policy and integration",
+           "stable industrial policy; integration of enterprises (M&A, vertical integration, access conditions)",
+           "industry", (
+               Capability("Facilities", "/registry/facilities", "search and filter the facility registry"),
+               Capability("Enterprises", "/registry/enterprises", "enterprises behind the facilities"),
+               Capability("Enterprise groups", "/registry/groups", "state groups and their members on a date"),
+               Capability("Industry access conditions (reference data)", "/reference/cn_access_conditions.csv",
+                          "2012 and 2016 access conditions with their sources"),
+               Capability("Access-condition checks", None, "checking a facility against the access conditions"),
+               Capability("Concentration (HHI, CR-n)", None, "market concentration by stage and element"),
+               Capability("Merger and vertical-integration analysis", None, "effect of a merger on the structure"),
+           )),
+    Aspect(2, "Technology innovation",
+           "technology innovation; \u201cfission growth\u201d of output value along the chain; intensive processing",
+           "technology, industry", (
+               Capability("Product forms along the chain", "/catalog/forms", "what each chain stage makes"),
+               Capability("Demand outlook (reference data)",
+                          "/reference/ree_iea_critical_minerals_outlook_demand_supply.csv",
+                          "IEA magnet rare earth demand and supply"),
+               Capability("Demand shares by application (reference data)", "/reference/ree_demand_shares_secondary.csv",
+                          "secondary sources"),
+               Capability("R&D projects, patents, enterprise\u2013institute cooperation", None, "technology registry"),
+               Capability("Industrialisation pipeline and its economic effect", None, ""),
+               Capability("Value chain: value added per stage, multiplier from ore to end product", None, ""),
+               Capability("Technology export control", None, ""),
+           )),
+    Aspect(3, "Clusters and complete chains",
+           "industrial clusters and complete industrial chains",
+           "industry", (
+               Capability("Facility map by chain stage", "/", "every registered facility on a map"),
+               Capability("Facilities by region", "/registry/facilities", "filter the registry by stage"),
+               Capability("Spatial cluster detection", None, "clusters found from facility locations"),
+               Capability("Chain completeness per cluster", None, "which stages each cluster covers"),
+           )),
+    Aspect(4, "Resource strategy and quotas",
+           "national resource strategy; total quantity control (mining and smelting/separation quotas) under one "
+           "authority",
+           "quota, ledger", (
+               Capability("National quota history", "/quota/history", "China's mining and separation quotas by year"),
+               Capability("World mine production and reserves", "/world/production", "USGS figures by country"),
+               Capability("Quota allocations to groups (reference data)", "/reference/cn_quota_groups.csv",
+                          "group allocations with sources"),
+               Capability("Quota plans and allocation optimiser", None, "planning next year's quotas"),
+               Capability("Batch-level traceability ledger (web pages)", None,
+                          "the ledger has its REST API and CLI; its web pages are not built yet"),
+           )),
+    Aspect(5, "Environmental protection",
+           "resource development with environmental protection; emission standards; three-wastes recycling",
+           "environment", (
+               Capability("GB 26451-2011 emission limits (reference data)", "/reference/gb26451_emission_limits.csv",
+                          "limits with a source"),
+               Capability("GB 26451-2011 limits recalled, unverified (reference data)",
+                          "/reference/gb26451_emission_limits_recalled.csv", "marked recalled; do not rely on them"),
+               Capability("Emission standard library and monitoring-data ingestion", None, ""),
+               Capability("Exceedance detection and compliance scores", None, ""),
+               Capability("Waste and recycling flows", None, "from the ledger"),
+           )),
+    Aspect(6, "Export control",
+           "export control system: product classification, control list updated from data, military vs civil "
+           "licences, quota standards",
+           "exports", (
+               Capability("HS tariff lines", "/catalog/hs", "search Chinese tariff lines for rare earth products"),
+               Capability("Export control measures (reference data)", "/reference/cn_export_control_measures.csv",
+                          "measures 2014\u20132025"),
+               Capability("Dual-use control list items (reference data)", "/reference/cn_export_control_items.csv",
+                          "items 1C902\u20131C913"),
+               Capability("Export quotas 2005\u20132014 (reference data)", "/reference/cn_export_quota.csv", ""),
+               Capability("Versioned control list and data-driven list review", None, ""),
+               Capability("Licence workflow with end-user screening", None, ""),
+               Capability("De minimis content rules from the ledger", None, ""),
+           )),
+    Aspect(7, "Trade association",
+           "trade association: integrate productivity and purchasing power, pricing power",
+           "association", (
+               Capability("USGS prices by element (reference data)", "/reference/ree_prices_usgs_mcs.csv", ""),
+               Capability("China domestic daily prices (reference data)",
+                          "/reference/ree_prices_china_domestic_daily_2013_2024.csv", "third-party, unverified"),
+               Capability("Reference price index", None, ""),
+               Capability("Aggregate statistics with disclosure control", None, ""),
+               Capability("Coordinated-selling scenarios", None, "through the market model"),
+           )),
+)
+
+MARKET = Aspect(0, "Testing the strategy", "testing the strategy before taking it", "market", (
+    Capability("Multi-period global partial-equilibrium model of the 17 elements", None, ""),
+    Capability("Scenario sweeps and strategy report", None, ""),
+))
+
+# The data pages in the left navigation, below the aspects.
+NAV_PAGES: tuple[tuple[str, str], ...] = (
+    ("Facility map", "/"),
+    ("Elements", "/catalog"),
+    ("Product forms", "/catalog/forms"),
+    ("HS codes", "/catalog/hs"),
+    ("Facilities", "/registry/facilities"),
+    ("Enterprises", "/registry/enterprises"),
+    ("Groups", "/registry/groups"),
+    ("Quota history", "/quota/history"),
+    ("World production", "/world/production"),
+    ("Reference data", "/reference"),
+)
+
+
+def aspect(number: int) -> Aspect | None:
+    """Aspect 1..7, or 0 for testing the strategy on the market model."""
+    if number == 0:
+        return MARKET
+    return next((a for a in ASPECTS if a.number == number), None)
