@@ -102,7 +102,13 @@ def production_chart(frame: pd.DataFrame) -> dict[str, Any]:
         })
     layout = {"font": FONT, "height": 420, "margin": {"l": 70, "r": 10, "t": 10, "b": 40},
               "yaxis": {"title": {"text": "t REO"}, "tickformat": ",d", "gridcolor": "#eee"},
-              "xaxis": {"dtick": 1}, "hovermode": "closest"}
+              "xaxis": {"dtick": 1}, "hovermode": "closest",
+              # China's output dwarfs every other producer's; a log axis lets the smaller ones be read.
+              "updatemenus": [{"type": "buttons", "direction": "right", "x": 0, "y": 1.08, "xanchor": "left",
+                               "yanchor": "bottom", "bgcolor": "#fff", "bordercolor": "#ccc", "font": {"size": 11},
+                               "buttons": [{"label": scale.capitalize(), "method": "relayout",
+                                            "args": [{"yaxis.type": scale}]} for scale in ("linear", "log")]}]}
+    layout["margin"]["t"] = 40
     return {"data": traces, "layout": layout}
 
 
