@@ -15,6 +15,7 @@ from restrat.auth import service as auth
 from restrat.auth import views as auth_views
 from restrat.catalog import views as catalog_views
 from restrat.ledger import views as ledger_views
+from restrat.quota import views as quota_views
 from restrat.registry import views as registry_views
 from restrat.store.db import get_engine, session_factory
 from restrat.web import views as web_views
@@ -40,7 +41,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     errors.install(app)
     for router in (auth_views.router, catalog_views.router, registry_views.router, ledger_views.router):
         app.include_router(router)
-    for pages in (web_views.pages, catalog_views.pages, registry_views.pages, ledger_views.pages):
+    for pages in (web_views.pages, catalog_views.pages, registry_views.pages, ledger_views.pages, quota_views.pages):
         app.include_router(pages)
     app.mount("/static", StaticFiles(directory=str(resources.files("restrat.web") / "static")), name="static")
     return app

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from restrat.api.deps import current_user, get_session, require_roles
 from restrat.auth import models as auth_models
 from restrat.auth import service as auth
-from restrat.errors import Forbidden
+from restrat.catalog import service as catalog
+from restrat.errors import Forbidden, NotFound
 from restrat.registry import models, service
 from restrat.registry.schemas import (
     EnterpriseIn,
@@ -20,6 +26,8 @@ from restrat.registry.schemas import (
     MembershipIn,
 )
 from restrat.store.limits import capped, time_limit
+from restrat.web import charts
+from restrat.web.render import page_user, render
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 pages = APIRouter(include_in_schema=False)
@@ -51,8 +59,6 @@ def enterprise(code: str, session: Session = Depends(get_session),
 @router.get("/groups", response_model=list[GroupOut], summary="Enterprise groups with member counts on a date")
 def groups(on: str | None = Query(None, description="Date YYYY-MM-DD, default today"),
            session: Session = Depends(get_session), _user: auth_models.User = Depends(current_user)) -> list[GroupOut]:
-    import datetime as dt
-
     day = dt.date.fromisoformat(on) if on else None
     return [GroupOut(code=r["group"].code, name_en=r["group"].name_en, name_zh=r["group"].name_zh,
                      data_status=r["group"].data_status, members=r["members"], source=r["group"].source,
@@ -114,3 +120,80 @@ def import_facilities(body: FacilityImportIn, session: Session = Depends(get_ses
     auth.audit(session=session, username=user.username, action="import", entity="facility",
                detail={"rows": len(facs)})
     return facs
+
+
+# ---- web pages ----------------------------------------------------------------------------------------------------
+
+
+def _facility_rows(session: Session, q: str | None, stage: str | None) -> dict[str, Any]:
+    cap = capped(None)
+    with time_limit(session):
+        rows = service.list_facilities(session=session, q=q or None, stage=stage or None, limit=cap)
+    return {"rows": rows, "cap": cap, "q": q or "", "stage": stage or ""}
+
+
+@pages.get("/registry/facilities", response_class=HTMLResponse)
+def facilities_page(request: Request, q: str | None = None, stage: str | None = None,
+                    session: Session = Depends(get_session), user: auth_models.User = Depends(page_user)) -> Response:
+    return render(request, "registry/facilities.html", user=user, stages=catalog.list_stages(session=session),
+                  **_facility_rows(session, q, stage))
+
+
+@pages.get("/registry/facilities/rows", response_class=HTMLResponse)
+def facility_rows(request: Request, q: str | None = None, stage: str | None = None,
+                  session: Session = Depends(get_session), user: auth_models.User = Depends(page_user)) -> Response:
+    return render(request, "registry/facility_rows.html", user=user, **_facility_rows(session, q, stage))
+
+
+@pages.get("/registry/facilities/{code}", response_class=HTMLResponse)
+def facility_page(request: Request, code: str, session: Session = Depends(get_session),
+                  user: auth_models.User = Depends(page_user)) -> Response:
+    try:
+        fac = service.get_facility(session=session, code=code)
+    except NotFound:
+        return render(request, "not_found.html", user=user, status_code=404, what=f"facility with code {code!r}",
+                      back="/registry/facilities")
+    today = dt.date.today()
+    group = service.group_of(session=session, enterprise=fac.enterprise.code, on=today)
+    stage_names = {s.code: s.name for s in catalog.list_stages(session=session)}
+    frame = pd.DataFrame([{"code": fac.code, "name": fac.name, "enterprise_name": fac.enterprise.name,
+                           "stage": fac.stage, "lat": fac.lat, "lon": fac.lon,
+                           "capacity_t_reo_per_year": fac.capacity_t_reo_per_year, "data_status": fac.data_status}])
+    figure = charts.facility_map(frame, [(fac.stage, stage_names.get(fac.stage, fac.stage))])
+    figure["layout"].update(height=320, showlegend=False, updatemenus=[])
+    figure["layout"]["geo"].update(center={"lon": fac.lon, "lat": fac.lat}, projection={"type": "natural earth",
+                                                                                       "scale": 4})
+    return render(request, "registry/facility.html", user=user, fac=fac, group=group, today=today,
+                  stage_name=stage_names.get(fac.stage, fac.stage), figure=figure)
+
+
+def _enterprise_rows(session: Session, q: str | None) -> dict[str, Any]:
+    cap = capped(None)
+    with time_limit(session):
+        rows = service.list_enterprises(session=session, q=q or None, limit=cap)
+    return {"rows": rows, "cap": cap, "q": q or ""}
+
+
+@pages.get("/registry/enterprises", response_class=HTMLResponse)
+def enterprises_page(request: Request, q: str | None = None, session: Session = Depends(get_session),
+                     user: auth_models.User = Depends(page_user)) -> Response:
+    return render(request, "registry/enterprises.html", user=user, **_enterprise_rows(session, q))
+
+
+@pages.get("/registry/enterprises/rows", response_class=HTMLResponse)
+def enterprise_rows(request: Request, q: str | None = None, session: Session = Depends(get_session),
+                    user: auth_models.User = Depends(page_user)) -> Response:
+    return render(request, "registry/enterprise_rows.html", user=user, **_enterprise_rows(session, q))
+
+
+@pages.get("/registry/groups", response_class=HTMLResponse)
+def groups_page(request: Request, on: str | None = None, session: Session = Depends(get_session),
+                user: auth_models.User = Depends(page_user)) -> Response:
+    try:
+        day = dt.date.fromisoformat(on) if on else dt.date.today()
+        error = None
+    except ValueError:
+        day, error = dt.date.today(), f"{on!r} is not a date (YYYY-MM-DD); showing today."
+    groups = [{**g, "member_list": service.members(session=session, group=g["group"].code, on=day)}
+              for g in service.list_groups(session=session, on=day)]
+    return render(request, "registry/groups.html", user=user, groups=groups, on=day, error=error)
