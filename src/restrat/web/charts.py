@@ -13,6 +13,10 @@ STAGE_COLOURS = {
 }
 STATUS_LABELS = {"thirdparty_approx": "third-party, approximate location", "illustrative": "ILLUSTRATIVE",
                  "registered": "registered"}
+# Twenty distinct colours, so no two of the producing countries share one.
+COLORWAY = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+            "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
+            "#dbdb8d", "#9edae5"]
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
 
 
@@ -94,13 +98,15 @@ def production_chart(frame: pd.DataFrame) -> dict[str, Any]:
     traces = []
     for country in order:
         part = countries[countries.country == country].sort_values("data_year")
+        if not (part.mine_production_t_reo > 0).any():
+            continue  # all-zero producers only crowd the legend; the table below still lists them
         traces.append({
             "type": "scatter", "mode": "lines+markers", "name": country,
             "x": [int(y) for y in part.data_year], "y": [_clean(float(v)) for v in part.mine_production_t_reo],
             "customdata": ["estimated" if e else "reported" for e in part.estimated],
             "hovertemplate": "%{x}: %{y:,.0f} t REO (%{customdata})<extra>" + country + "</extra>",
         })
-    layout = {"font": FONT, "height": 420, "margin": {"l": 70, "r": 10, "t": 10, "b": 40},
+    layout = {"font": FONT, "height": 420, "margin": {"l": 70, "r": 10, "t": 10, "b": 40}, "colorway": COLORWAY,
               "yaxis": {"title": {"text": "t REO"}, "tickformat": ",d", "gridcolor": "#eee"},
               "xaxis": {"dtick": 1}, "hovermode": "closest",
               # China's output dwarfs every other producer's; a log axis lets the smaller ones be read.

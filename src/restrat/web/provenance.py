@@ -10,8 +10,10 @@ from typing import Any
 from restrat.catalog import reference
 
 STATUS_COLUMNS = ("status", "code_status")
-# Files without a status column take one status for every row, read from how SOURCES.md names them.
-_NAME_STATUS = (("recalled", "recalled"), ("DERIVED", "derived"))
+# Files without a status column take one status for every row, read from how SOURCES.md names them; a file it
+# calls unverified (its title says so) is not labelled seen.
+_NAME_STATUS = (("recalled", "recalled"), ("DERIVED", "derived"), ("thirdparty_approx", "thirdparty_approx"),
+                ("secondary", "secondary"))
 _REGULATORY_NOTE = ("China rare-earth regulation reference data: every row carries its own source (a URL, or "
                     "repository:path) and a status: seen (the value appears in that source), derived (arithmetic on "
                     "seen values, derivation in the note) or recalled (an unverified value with source 'none', kept "
@@ -48,7 +50,11 @@ def status_column(columns: list[str]) -> str | None:
 
 def file_status(name: str) -> str:
     """The status of a file without a per-row status column."""
-    return next((status for marker, status in _NAME_STATUS if marker in name), "seen")
+    found = next((status for marker, status in _NAME_STATUS if marker in name), None)
+    if found:
+        return found
+    title = reference.DATASETS.get(name, {}).get("title", "")
+    return "unverified" if "unverified" in title.lower() else "seen"
 
 
 def summary(name: str) -> dict[str, Any]:
