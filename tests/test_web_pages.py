@@ -175,3 +175,16 @@ def test_logout_ends_the_session(signed_in: TestClient) -> None:
     r = signed_in.post("/logout", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login"
     assert signed_in.get("/", follow_redirects=False).status_code == 303
+
+
+def test_pages_render_on_a_database_without_demo_data(db: Engine) -> None:
+    from restrat.auth import service as auth
+
+    with Session(db) as s, s.begin():
+        auth.create_user(session=s, username="solo", password="solo-password", role="analyst")
+    client = TestClient(create_app(db))
+    client.post("/login", data={"username": "solo", "password": "solo-password"})
+    for path in ("/", "/registry/facilities", "/registry/groups", "/quota/history", "/catalog"):
+        r = client.get(path)
+        assert r.status_code == 200, (path, r.text[:500])
+    assert "0 facilities" in client.get("/").text
