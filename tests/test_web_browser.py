@@ -123,6 +123,14 @@ def test_facility_search_swaps_in_filtered_rows(page, server: str) -> None:  # t
     assert codes[0] in page.locator("h1").inner_text()
 
 
+def test_search_after_the_session_is_gone_goes_to_login(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server + "/registry/facilities")
+    page.context.clear_cookies()
+    page.fill("#facility-q", "Lynas")
+    page.wait_for_url("**/login?next=*", timeout=10_000)
+    assert page.locator("input[name=next]").input_value() == "/registry/facilities"
+
+
 def test_quota_chart_and_logout(page, server: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(server + "/quota/history")
     page.wait_for_selector("#quota-chart .barlayer .point", timeout=30_000)

@@ -46,6 +46,9 @@ def test_pages_send_a_visitor_to_login_and_back(client: TestClient, path: str) -
 def test_fragment_request_without_session_asks_htmx_to_redirect(client: TestClient) -> None:
     r = client.get("/registry/facilities/rows?q=Baotou", headers={"HX-Request": "true"}, follow_redirects=False)
     assert r.status_code == 401 and r.headers["HX-Redirect"].startswith("/login?next=")
+    r = client.get("/catalog/hs/rows?q=Nd", follow_redirects=False,
+                   headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/catalog/hs?q=N"})
+    assert r.headers["HX-Redirect"] == "/login?next=%2Fcatalog%2Fhs%3Fq%3DN"
 
 
 def test_wrong_password_is_refused_with_a_message_and_audited(client: TestClient, demo_db: Engine) -> None:

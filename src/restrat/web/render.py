@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
@@ -35,8 +35,14 @@ def render(request: Request, template: str, *, user: Any = None, status_code: in
 
 
 def login_url(request: Request) -> str:
-    """The login page, asking to come back to the page requested."""
+    """The login page, asking to come back to the page requested.
+
+    For an HTMX fragment that is the page the fragment was meant for (HX-Current-URL), not the bare fragment."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    current = request.headers.get("HX-Current-URL") if request.headers.get("HX-Request") else None
+    if current:
+        parts = urlsplit(current)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return "/login?" + urlencode({"next": target})
 
 
