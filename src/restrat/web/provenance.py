@@ -29,7 +29,8 @@ def _sources_sections() -> dict[str, str]:
         head = re.match(r"### `([^`]+)`", block)
         if head:
             body = block.split("\n", 1)[1] if "\n" in block else ""
-            sections[head.group(1)] = body.strip()
+            # Shown as plain text: drop the Markdown emphasis and code marks.
+            sections[head.group(1)] = re.sub(r"\*\*|`", "", body).strip()
     return sections
 
 
