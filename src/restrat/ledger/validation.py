@@ -126,7 +126,8 @@ def check(frames: EventFrames, ctx: Context) -> tuple[list[Problem], Plan | None
     prod_at[from_db] = ctx.batches["at"].reindex(ins["batch"][from_db]).to_numpy(dtype=np.int64)
     p.add(known & (prod_at > at[in_ev]), "inputs.batch", "consumed before the event that produced it",
           ins["batch"], ev=in_ev)
-    self_loop = from_file & (outs["ev"].to_numpy()[np.where(from_file, file_ref, 0).astype(np.int64)] == in_ev)
+    producer = outs["ev"].to_numpy()[np.where(from_file, file_ref, 0).astype(np.int64)] if len(outs) else in_ev + 1
+    self_loop = from_file & (producer == in_ev)
     p.add(self_loop, "inputs.batch", "an event cannot consume its own output", ins["batch"], ev=in_ev)
 
     # Outputs: code, form, mass, grade, composition.
