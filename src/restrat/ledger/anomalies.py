@@ -297,14 +297,18 @@ class _Scan:
 RULES = ("quota", "origin", "gain", "transfers", "consumption", "stock")
 
 
-def scan(tables: LedgerTables, params: ScanParams | None = None, *, as_of: dt.datetime | None = None
-         ) -> pd.DataFrame:
-    """Every finding of every rule as of a moment (default now), as one table with the columns of COLUMNS."""
+def scan(tables: LedgerTables, params: ScanParams | None = None, *, as_of: dt.datetime | None = None,
+         rules: tuple[str, ...] = RULES) -> pd.DataFrame:
+    """The findings of the rules (default all) as of a moment (default now), one table with the columns of
+    COLUMNS."""
+    unknown = set(rules) - set(RULES)
+    if unknown:
+        raise ValueError(f"unknown rules {sorted(unknown)}; choose from {RULES}")
     if tables.events.empty:
         return pd.DataFrame(columns=COLUMNS)
     moment = as_of or dt.datetime.now(dt.UTC)
     s = _Scan(tables, params or ScanParams(), int(moment.timestamp()))
-    parts = [f for rule in RULES for f in getattr(s, rule)() if len(f)]
+    parts = [f for rule in rules for f in getattr(s, rule)() if len(f)]
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
     return pd.concat(parts, ignore_index=True)

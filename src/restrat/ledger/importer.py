@@ -93,12 +93,13 @@ def _lock_head(session: Session) -> tuple[int, int, bytes]:
 
 def _context(session: Session, frames: EventFrames, *, ledger_empty: bool) -> Context:
     facilities = pd.DataFrame(session.execute(text("SELECT code, id FROM facility")).all(), columns=["code", "id"])
-    produced = set(frames.outputs["batch"].dropna())
-    wanted = sorted(set(frames.inputs["batch"].dropna()) - produced)
     batches = pd.DataFrame(columns=["code", "id", "facility_id", "at", "gross_kg"])
     events = pd.DataFrame(columns=["uid", "id", "kind", "partner_facility_id", "at"])
     taken: set[str] = set()
     if not ledger_empty:
+        # Only a ledger that already holds events can be referenced; an empty one skips these string sets.
+        produced = set(frames.outputs["batch"].dropna())
+        wanted = sorted(set(frames.inputs["batch"].dropna()) - produced)
         if wanted:
             batches = pd.DataFrame(lookup(session, "SELECT b.code, b.id, b.facility_id, e.at_epoch_s, b.gross_kg "
                                           "FROM ledger_batch b JOIN ledger_event e ON e.id = b.event_id "
