@@ -117,7 +117,7 @@ def test_facility_search_fragment_filters_by_text_and_stage(signed_in: TestClien
     everything = _codes(signed_in.get("/registry/facilities/rows").text)
     mines = _codes(signed_in.get("/registry/facilities/rows", params={"stage": "mining"}).text)
     assert mines and set(mines) < set(everything)
-    assert all(c.startswith(("ILL-MIN-", "TP-")) for c in mines)
+    assert all(c.startswith(("ILL-MIN-", "TP-", "SYN-MIN-")) for c in mines)
     baotou = signed_in.get("/registry/facilities/rows", params={"q": "Baotou", "stage": "separation"},
                            headers={"HX-Request": "true"}).text
     assert "<html" not in baotou

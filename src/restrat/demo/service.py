@@ -1,4 +1,5 @@
-"""Build the demo database: catalog, real quota history, real groups, third-party facilities, illustrative chain."""
+"""Build the demo database: catalog, real quota history, real groups, third-party facilities, illustrative chain
+and an illustrative synthetic traceability ledger with its anomaly scan."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from sqlalchemy.orm import Session
 from restrat.auth import service as auth
 from restrat.catalog import reference
 from restrat.catalog import service as catalog
+from restrat.ledger import service as ledger
+from restrat.ledger import synth
+from restrat.ledger.format import frames_from_table
+from restrat.ledger.importer import import_events
 from restrat.quota import models as quota_models
 from restrat.registry import models as registry_models
 from restrat.registry import service as registry
@@ -70,6 +75,10 @@ DEMO_USERS = [
     ("analyst", "analyst-demo", "analyst", None),
     ("enterprise", "enterprise-demo", "enterprise", "ILL-SEP-001"),
 ]
+# About 550 daily separation campaigns: enough for every anomaly kind to show a dozen times and for lineage and
+# balance pages to have substance, small enough that the whole demo still builds in a few seconds.
+DEMO_LEDGER_EVENTS = 12_000
+DEMO_LEDGER_ANOMALY_RATE = 0.01
 _THIRDPARTY_STAGE = {"mine": "mining", "mine (district)": "mining", "mine/deposit": "mining", "deposit": "mining",
                      "project": "mining", "separation/refining": "separation", "magnet": "material"}
 _THIRDPARTY_OPERATOR_GROUP = {"China Northern Rare Earth": "CNRE", "China Rare Earth Group": "CREG"}
@@ -227,5 +236,19 @@ def seed_demo(*, session: Session, seed: int = 7, progress: Callable[[str], None
     for username, password, role, ent in DEMO_USERS:
         auth.create_user(session=session, username=username, password=password, role=role, enterprise_code=ent)
     counts["app_user"] = len(DEMO_USERS)
+    step("synthetic ledger")
+    counts.update(seed_ledger(session=session, seed=seed))
     auth.audit(session=session, username="system", action="seed", entity="database", detail=counts)
     return counts
+
+
+def seed_ledger(*, session: Session, seed: int) -> dict[str, int]:
+    """Import an ILLUSTRATIVE synthetic mine-to-magnet ledger (SYN-* facilities) and store one anomaly scan."""
+    generated = synth.generate(events=DEMO_LEDGER_EVENTS, seed=seed, anomaly_rate=DEMO_LEDGER_ANOMALY_RATE)
+    synth.load_registry(session=session, ledger=generated)
+    result = import_events(session=session, frames=frames_from_table(generated.events),
+                           source_name="synthetic demo ledger", username="demo")
+    findings = ledger.scan(session=session)
+    stored = ledger.record_findings(session=session, findings=findings, username="demo")
+    return {"ledger_event": result.events_new, "ledger_batch": result.batches_new,
+            "ledger_finding": stored["findings"], "ledger_alert": stored["alerts"]}
