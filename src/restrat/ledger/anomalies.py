@@ -8,7 +8,7 @@ docs/ledger-anomalies.md; `ScanParams` holds the thresholds so a regulator can t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from restrat.catalog.service import ELEMENTS
 from restrat.ledger import kinds as K
+from restrat.store.bulk import lookup
 
 COLUMNS = ["kind", "rule", "event_uids", "facility_code", "size", "unit"]
 HEAVY = [ELEMENTS.index(e) for e in ("Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Y")]
@@ -42,60 +43,74 @@ class ScanParams:
 class LedgerTables:
     """The ledger as flat tables: what every rule reads."""
 
-    events: pd.DataFrame  # id, uid, kind, facility_id, partner_id, at, ref_id, declared_kg, quota_ref
+    events: pd.DataFrame  # id, kind, facility_id, partner_id, at, ref_id, declared_kg, quota_ref (and uid, or uid_of)
     batches: pd.DataFrame  # id, event_id, facility_id, gross_kg, reo_kg (row order matches comp)
     comp: np.ndarray  # (len(batches), 17) REO fractions
     inputs: pd.DataFrame  # event_id, batch_id, kg
     facilities: pd.DataFrame  # id, code, stage, ore_type
     quotas: pd.DataFrame  # code, facility_id, year, kind, tonnes_reo
+    # Event ids -> event uids, for the events the findings name; reading a million uids would cost more than
+    # the whole scan, so load_tables leaves them in the database.
+    uid_of: Callable[[list[int]], dict[int, str]] | None = None
 
 
-def _columns(session: Session, sql: str, names: list[str]) -> dict[str, tuple[Any, ...]]:
-    """Run a query on the DBAPI cursor and return its columns (a million rows without per-row Python objects)."""
+def _rows(session: Session, sql: str) -> list[tuple[Any, ...]]:
+    """Rows from the DBAPI cursor, without SQLAlchemy's per-row objects."""
     cur = session.connection().connection.cursor()
     try:
         cur.execute(sql)
-        rows = cur.fetchall()
+        return cur.fetchall()
     finally:
         cur.close()
-    cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return dict(zip(names, cols, strict=True))
 
 
-def _frame(cols: dict[str, tuple[Any, ...]], dtypes: dict[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame({k: np.asarray(v, dtype=dtypes.get(k, object)) for k, v in cols.items()})
+def _numbers(session: Session, sql: str, names: list[str]) -> pd.DataFrame:
+    """A numeric query as float64 columns (NULL becomes NaN), converted in one C pass."""
+    rows = _rows(session, sql)
+    data = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
+    return pd.DataFrame(data, columns=names)
 
 
 def load_tables(*, session: Session) -> LedgerTables:
     """Read the ledger, registry and quota tables needed by the scan."""
-    i64, f64 = np.int64, np.float64
-    events = _frame(_columns(session, "SELECT id, uid, kind, facility_id, partner_facility_id, at_epoch_s, "
-                                      "ref_event_id, declared_kg, quota_ref FROM ledger_event ORDER BY id",
-                             ["id", "uid", "kind", "facility_id", "partner_id", "at", "ref_id", "declared_kg",
-                              "quota_ref"]),
-                    {"id": i64, "facility_id": i64, "partner_id": f64, "at": i64, "ref_id": f64, "declared_kg": f64})
-    cols = _columns(session, "SELECT id, event_id, facility_id, gross_kg, reo_kg, comp FROM ledger_batch ORDER BY id",
-                    ["id", "event_id", "facility_id", "gross_kg", "reo_kg", "comp"])
-    blobs = cols.pop("comp")
-    comp = (np.frombuffer(b"".join(blobs), dtype="<f4").reshape(-1, len(ELEMENTS)).astype(f64) if blobs
-            else np.zeros((0, len(ELEMENTS))))
-    batches = _frame(cols, {"id": i64, "event_id": i64, "facility_id": i64, "gross_kg": f64, "reo_kg": f64})
-    inputs = _frame(_columns(session, "SELECT event_id, batch_id, kg FROM ledger_input ORDER BY id",
-                             ["event_id", "batch_id", "kg"]), {"event_id": i64, "batch_id": i64, "kg": f64})
-    facilities = _frame(_columns(session, "SELECT id, code, stage, ore_type FROM facility",
-                                 ["id", "code", "stage", "ore_type"]), {"id": i64})
-    quotas = _frame(_columns(session, "SELECT code, facility_id, year, kind, tonnes_reo FROM quota_allocation",
-                             ["code", "facility_id", "year", "kind", "tonnes_reo"]),
-                    {"facility_id": f64, "year": f64, "tonnes_reo": f64})
+    kind_case = " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(K.KINDS))
+    events = _numbers(session, f"SELECT id, CASE kind {kind_case} ELSE -1 END, facility_id, partner_facility_id, "
+                               "at_epoch_s, ref_event_id, declared_kg FROM ledger_event ORDER BY id",
+                      ["id", "kind", "facility_id", "partner_id", "at", "ref_id", "declared_kg"])
+    for col in ("id", "facility_id", "at"):
+        events[col] = events[col].astype(np.int64)
+    names = np.array(list(K.KINDS) + ["?"], dtype=object)
+    events["kind"] = names[events["kind"].to_numpy(dtype=np.int64)]
+    refs = dict(_rows(session, "SELECT id, quota_ref FROM ledger_event WHERE kind = 'extraction'"))
+    events["quota_ref"] = pd.Series(refs, dtype=object).reindex(events["id"].to_numpy()).to_numpy()
+    batches = _numbers(session, "SELECT id, event_id, facility_id, gross_kg, reo_kg FROM ledger_batch ORDER BY id",
+                       ["id", "event_id", "facility_id", "gross_kg", "reo_kg"])
+    for col in ("id", "event_id", "facility_id"):
+        batches[col] = batches[col].astype(np.int64)
+    blobs = b"".join(r[0] for r in _rows(session, "SELECT comp FROM ledger_batch ORDER BY id"))
+    comp = np.frombuffer(blobs, dtype="<f4").reshape(-1, len(ELEMENTS)).astype(np.float64)
+    inputs = _numbers(session, "SELECT event_id, batch_id, kg FROM ledger_input ORDER BY id",
+                      ["event_id", "batch_id", "kg"])
+    for col in ("event_id", "batch_id"):
+        inputs[col] = inputs[col].astype(np.int64)
+    facilities = pd.DataFrame(_rows(session, "SELECT id, code, stage, ore_type FROM facility"),
+                              columns=["id", "code", "stage", "ore_type"])
+    quotas = pd.DataFrame(_rows(session, "SELECT code, facility_id, year, kind, tonnes_reo FROM quota_allocation"),
+                          columns=["code", "facility_id", "year", "kind", "tonnes_reo"])
+
+    def uid_of(ids: list[int]) -> dict[int, str]:
+        return {int(i): u for i, u in lookup(session, "SELECT id, uid FROM ledger_event WHERE id IN {keys}", ids)}
+
     return LedgerTables(events=events, batches=batches, comp=comp, inputs=inputs, facilities=facilities,
-                        quotas=quotas)
+                        quotas=quotas, uid_of=uid_of)
 
 
-def _findings(kind: str, rule: str | Iterable[str], uids: Iterable[list[str]], facility: Iterable[Any],
+def _findings(kind: str, rule: str | Iterable[str], positions: Iterable[list[int]], facility: Iterable[Any],
               size: Iterable[float], unit: str) -> pd.DataFrame:
-    uids = list(uids)
-    rules = [rule] * len(uids) if isinstance(rule, str) else list(rule)
-    return pd.DataFrame({"kind": kind, "rule": rules, "event_uids": uids, "facility_code": list(facility),
+    """Findings of one rule; events are named by position until scan() resolves them to event ids once."""
+    pos = list(positions)
+    rules = [rule] * len(pos) if isinstance(rule, str) else list(rule)
+    return pd.DataFrame({"kind": kind, "rule": rules, "event_uids": pos, "facility_code": list(facility),
                          "size": np.asarray(list(size), dtype=float), "unit": unit}, columns=COLUMNS)
 
 
@@ -108,7 +123,6 @@ class _Scan:
         self.ev_pos = pd.Series(np.arange(len(ev)), index=ev["id"].to_numpy())
         self.batch_pos = pd.Series(np.arange(len(t.batches)), index=t.batches["id"].to_numpy())
         self.code = t.facilities.set_index("id")["code"]
-        self.uid = ev["uid"].to_numpy(dtype=object)
         self.kind = ev["kind"].to_numpy(dtype=object)
         self.fac = ev["facility_id"].to_numpy()
         self.at = ev["at"].to_numpy(dtype=np.int64)
@@ -149,7 +163,7 @@ class _Scan:
         missing = pd.isna(ref)
         why = np.where(missing, "extraction reported without a quota id",
                        "quota id is not a mining quota of this mine for the year of extraction")
-        out = [_findings("no_quota", why[~valid], ([u] for u in self.uid[x][~valid]), self.codes(self.fac[x][~valid]),
+        out = [_findings("no_quota", why[~valid], ([int(u)] for u in x[~valid]), self.codes(self.fac[x][~valid]),
                          reo[~valid], "kg REO")]
         v = pd.DataFrame({"ref": ref[valid], "at": self.at[x][valid], "pos": x[valid], "reo": reo[valid]})
         v = v.sort_values(["ref", "at", "pos"], kind="stable")
@@ -163,7 +177,7 @@ class _Scan:
             limit_t = g["limit"].first() / 1000
             out.append(_findings("over_quota", [f"extraction beyond quota {r} ({lt:,.0f} t REO)"
                                                 for r, lt in zip(pos.index, limit_t, strict=True)],
-                                 ([str(self.uid[i]) for i in ps[:MAX_UIDS]] for ps in pos),
+                                 (list(ps[:MAX_UIDS]) for ps in pos),
                                  self.codes(self.fac[[ps[0] for ps in pos]]), excess.to_numpy(), "kg REO"))
         return out
 
@@ -183,7 +197,7 @@ class _Scan:
         return [_findings("origin_mismatch",
                           [f"rock-type mine declares {s:.0%} heavy rare earths (Gd-Lu, Y) in its REO; rock ores "
                            f"carry under {self.p.rock_heavy_share_max:.0%}" for s in share[bad]],
-                          ([u] for u in self.uid[x][bad]), self.codes(self.fac[x][bad]), heavy[bad], "kg REO heavy")]
+                          ([int(u)] for u in x[bad]), self.codes(self.fac[x][bad]), heavy[bad], "kg REO heavy")]
 
     def gain(self) -> list[pd.DataFrame]:
         """Processing whose outputs carry more of an element than its inputs brought in."""
@@ -201,7 +215,7 @@ class _Scan:
         rules = [", ".join(f"{ELEMENTS[e]} +{row[e]:,.1f} kg" for e in np.flatnonzero(row > 0)[:6])
                  for row in gained[bad]]
         rules = [f"processing outputs carry more than its inputs brought in ({r})" for r in rules]
-        return [_findings("element_gain", rules, ([u] for u in self.uid[x][bad]), self.codes(self.fac[x][bad]),
+        return [_findings("element_gain", rules, ([int(u)] for u in x[bad]), self.codes(self.fac[x][bad]),
                           gained[bad].sum(axis=1), "kg REO")]
 
     def transfers(self) -> list[pd.DataFrame]:
@@ -213,13 +227,13 @@ class _Scan:
         r = np.flatnonzero(self.kind == K.RECEIPT)
         r_ship = self.ev_pos.reindex(self.t.events["ref_id"].to_numpy()[r]).to_numpy()
         received = self.t.events["declared_kg"].to_numpy(dtype=float)[r]
-        got = pd.DataFrame({"ship": r_ship, "kg": received, "uid": self.uid[r]}).groupby("ship").agg(
-            kg=("kg", "sum"), uids=("uid", list))
+        got = pd.DataFrame({"ship": r_ship, "kg": received, "pos": r}).groupby("ship").agg(
+            kg=("kg", "sum"), uids=("pos", list))
         grace = self.p.transit_grace_days * 86400
         never = s[~np.isin(s, got.index.to_numpy()) & (self.at[s] < self.as_of - grace)]
         out = [_findings("unreceived_transfer",
                          f"shipment not received within {self.p.transit_grace_days:g} days",
-                         ([u] for u in self.uid[never]), self.codes(self.fac[never]), shipped[never], "kg")]
+                         ([int(u)] for u in never), self.codes(self.fac[never]), shipped[never], "kg")]
         got = got[got.index.isin(s)]
         ship_kg = shipped[got.index.to_numpy()]
         diff = ship_kg - got["kg"].to_numpy()
@@ -229,7 +243,7 @@ class _Scan:
         out.append(_findings("transfer_mismatch",
                              [f"received {k:,.1f} kg of {q:,.1f} kg shipped" for k, q in
                               zip(got["kg"].to_numpy()[bad], ship_kg[bad], strict=True)],
-                             ([str(self.uid[i]), *u] for i, u in zip(sp, got["uids"].to_numpy()[bad], strict=True)),
+                             ([int(i), *u] for i, u in zip(sp, got["uids"].to_numpy()[bad], strict=True)),
                              self.codes(partner), diff[bad], "kg"))
         return out
 
@@ -248,7 +262,7 @@ class _Scan:
             evs = g["ev"].agg(list)
             excess = g["cum"].max().to_numpy() - self.b_gross[evs.index.to_numpy()]
             out.append(_findings("double_consumption", "batch consumed beyond its mass (consumed twice)",
-                                 ([str(self.uid[i]) for i in e[:MAX_UIDS]] for e in evs),
+                                 (list(e[:MAX_UIDS]) for e in evs),
                                  self.codes(self.fac[[e[0] for e in evs]]), excess, "kg"))
         # Custody: an input must be held where it is consumed (shipments move batches to their destination).
         elsewhere = self.b_fac[self.i_b] != self.fac[self.i_ev]
@@ -257,13 +271,13 @@ class _Scan:
             pos = e.index.to_numpy()
             out.append(_findings("unknown_origin", "consumes material the ledger holds at another facility "
                                                    "(no shipment brought it here)",
-                                 ([u] for u in self.uid[pos]), self.codes(self.fac[pos]), e.to_numpy(), "kg REO"))
+                                 ([int(u)] for u in pos), self.codes(self.fac[pos]), e.to_numpy(), "kg REO"))
         mines = set(self.t.facilities.loc[self.t.facilities["stage"] == "mining", "id"])
         x = np.flatnonzero((self.kind == K.EXTRACTION) & ~np.isin(self.fac, list(mines)))
         if len(x):
             reo = np.bincount(self.b_ev, weights=self.b_reo, minlength=len(self.kind))[x]
             out.append(_findings("unknown_origin", "extraction reported at a facility that is not a mine",
-                                 ([u] for u in self.uid[x]), self.codes(self.fac[x]), reo, "kg REO"))
+                                 ([int(u)] for u in x), self.codes(self.fac[x]), reo, "kg REO"))
         return out
 
     def stock(self) -> list[pd.DataFrame]:
@@ -291,7 +305,7 @@ class _Scan:
         bad = np.abs(diff) > np.maximum(self.p.stock_tolerance * np.abs(book), self.p.stock_floor_kg)
         return [_findings("stock_discrepancy", [f"declared {d:,.1f} kg REO, custody book {b:,.1f} kg REO"
                                                 for d, b in zip(declared[bad], book[bad], strict=True)],
-                          ([u] for u in self.uid[k][bad]), self.codes(self.fac[k][bad]), diff[bad], "kg REO")]
+                          ([int(u)] for u in k[bad]), self.codes(self.fac[k][bad]), diff[bad], "kg REO")]
 
 
 RULES = ("quota", "origin", "gain", "transfers", "consumption", "stock")
@@ -311,7 +325,12 @@ def scan(tables: LedgerTables, params: ScanParams | None = None, *, as_of: dt.da
     parts = [f for rule in rules for f in getattr(s, rule)() if len(f)]
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
-    return pd.concat(parts, ignore_index=True)
+    found = pd.concat(parts, ignore_index=True)
+    ids = tables.events["id"].to_numpy()
+    wanted = sorted({int(ids[p]) for ps in found["event_uids"] for p in ps})
+    uid = tables.uid_of(wanted) if tables.uid_of else dict(zip(ids.tolist(), tables.events["uid"], strict=True))
+    found["event_uids"] = [[uid[int(ids[p])] for p in ps] for ps in found["event_uids"]]
+    return found
 
 
 def score(findings: pd.DataFrame, truth: list[dict[str, Any]]) -> dict[str, Any]:
