@@ -12,7 +12,7 @@ import typer
 from restrat.catalog import reference
 from restrat.catalog import service as catalog
 from restrat.cli_support import emit, emit_one, err, out, progress, row_dicts, session
-from restrat.errors import Forbidden, InputError, NotFound
+from restrat.errors import Forbidden, InputError, NotFound, Problem
 from restrat.ledger import cli as ledger_cli
 from restrat.store import migrate
 from restrat.store.db import get_engine
@@ -325,8 +325,7 @@ def _parse_date(value: str, field: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError as e:
-        raise InputError(__import__("restrat.errors", fromlist=["Problem"]).Problem(
-            field=field, rule="must be a date YYYY-MM-DD", value=value)) from e
+        raise InputError(Problem(field=field, rule="must be a date YYYY-MM-DD", value=value)) from e
 
 
 def run(argv: list[str] | None = None) -> int:
