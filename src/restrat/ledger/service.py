@@ -197,3 +197,78 @@ def alerts(*, session: Session, facility: str | None = None, enterprise_id: int 
         "ORDER BY a.id DESC LIMIT :n"), params).all()
     return [{"id": r[0], "facility": r[1], "direction": r[2], "kind": r[3], "rule": r[4], "size": r[5], "unit": r[6],
              "event_uids": json.loads(r[7]), "scan_id": r[8]} for r in rows]
+
+
+# ---- reads for the web pages ----------------------------------------------------------------------------------
+
+
+def event_counts(*, session: Session, enterprise_id: int | None = None) -> dict[str, int]:
+    """Events per kind, most frequent first; an enterprise counts its own facilities only."""
+    where, params = "", {}
+    if enterprise_id is not None:
+        where, params = " JOIN facility f ON f.id = e.facility_id WHERE f.enterprise_id = :ent", {"ent": enterprise_id}
+    rows = session.execute(text(f"SELECT e.kind, COUNT(*) FROM ledger_event e{where} GROUP BY e.kind"), params).all()
+    return {k: int(n) for k, n in sorted(rows, key=lambda r: -r[1])}
+
+
+def time_span(*, session: Session) -> tuple[dt.date, dt.date] | None:
+    """First and last day with events (UTC), or None for an empty ledger."""
+    lo, hi = session.execute(text("SELECT MIN(at_epoch_s), MAX(at_epoch_s) FROM ledger_event")).one()
+    if lo is None:
+        return None
+    return (dt.datetime.fromtimestamp(lo, dt.UTC).date(), dt.datetime.fromtimestamp(hi, dt.UTC).date())
+
+
+def recent_batches(*, session: Session, code_prefix: str, limit: int = 5,
+                   enterprise_id: int | None = None) -> list[dict[str, Any]]:
+    """The newest batches whose code starts with code_prefix; an enterprise sees batches its facilities produced
+    or hold, the same rule check_read applies to a trace."""
+    scope, params = "", {"p": code_prefix.replace("%", "").replace("_", "\\_") + "%", "n": limit}
+    if enterprise_id is not None:
+        scope = (" AND (b.facility_id IN (SELECT id FROM facility WHERE enterprise_id = :ent) "
+                 "OR e.facility_id IN (SELECT id FROM facility WHERE enterprise_id = :ent))")
+        params["ent"] = enterprise_id
+    rows = session.execute(text(
+        "SELECT b.code, b.form, f.code, b.reo_kg, e.at_epoch_s FROM ledger_batch b "
+        "JOIN ledger_event e ON e.id = b.event_id JOIN facility f ON f.id = b.facility_id "
+        f"WHERE b.code LIKE :p ESCAPE '\\'{scope} ORDER BY b.id DESC LIMIT :n"), params).all()
+    return [{"code": r[0], "form": r[1], "facility": r[2], "reo_kg": r[3],
+             "time": dt.datetime.fromtimestamp(r[4], dt.UTC).isoformat()} for r in rows]
+
+
+def ledger_facilities(*, session: Session, enterprise_id: int | None = None) -> list[dict[str, Any]]:
+    """Facilities that reported events, in chain order, with their event count."""
+    where, params = "", {}
+    if enterprise_id is not None:
+        where, params = " WHERE f.enterprise_id = :ent", {"ent": enterprise_id}
+    rows = session.execute(text(
+        "SELECT f.code, f.name, f.stage, COUNT(*) FROM ledger_event e JOIN facility f ON f.id = e.facility_id "
+        f"LEFT JOIN chain_stage s ON s.code = f.stage{where} GROUP BY f.code, f.name, f.stage, s.position "
+        "ORDER BY s.position, f.code"), params).all()
+    return [{"code": r[0], "name": r[1], "stage": r[2], "events": int(r[3])} for r in rows]
+
+
+def latest_findings(*, session: Session, kind: str | None = None, limit: int = 1000,
+                    enterprise_id: int | None = None) -> dict[str, Any]:
+    """The findings of the newest stored scan: counts per kind (before the kind filter) and the rows, largest
+    first; an enterprise sees the findings at its own facilities only."""
+    scan = session.execute(text("SELECT scan_id, MIN(created_at), COUNT(*) FROM ledger_finding "
+                                "WHERE scan_id = (SELECT MAX(scan_id) FROM ledger_finding) GROUP BY scan_id")).first()
+    if scan is None:
+        return {"scan_id": None, "created_at": None, "total": 0, "counts": {}, "rows": []}
+    scope, params = "", {"s": scan[0], "n": limit}
+    if enterprise_id is not None:
+        scope = " AND f.enterprise_id = :ent"
+        params["ent"] = enterprise_id
+    base = f"FROM ledger_finding x LEFT JOIN facility f ON f.id = x.facility_id WHERE x.scan_id = :s{scope}"
+    counts = {k: int(n) for k, n in sorted(session.execute(
+        text(f"SELECT x.kind, COUNT(*) {base} GROUP BY x.kind"), params).all(), key=lambda r: (-r[1], r[0]))}
+    if kind:
+        base += " AND x.kind = :kind"
+        params["kind"] = kind
+    rows = session.execute(text(
+        f"SELECT x.id, x.kind, f.code, x.size, x.unit, x.event_uids, x.rule, x.status {base} "
+        "ORDER BY x.kind, x.size DESC, x.id LIMIT :n"), params).all()
+    return {"scan_id": int(scan[0]), "created_at": str(scan[1]), "total": sum(counts.values()), "counts": counts,
+            "rows": [{"id": r[0], "kind": r[1], "facility": r[2], "size": r[3], "unit": r[4],
+                      "event_uids": json.loads(r[5]), "rule": r[6], "status": r[7]} for r in rows]}
