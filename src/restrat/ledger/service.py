@@ -221,8 +221,8 @@ def time_span(*, session: Session) -> tuple[dt.date, dt.date] | None:
 
 def recent_batches(*, session: Session, code_prefix: str, limit: int = 5,
                    enterprise_id: int | None = None) -> list[dict[str, Any]]:
-    """The newest batches whose code starts with code_prefix; an enterprise sees batches its facilities produced
-    or hold, the same rule check_read applies to a trace."""
+    """The newest batches whose code starts with code_prefix, as made (the copy a shipment re-codes is left out);
+    an enterprise sees batches its facilities produced or hold, the same rule check_read applies to a trace."""
     scope, params = "", {"p": code_prefix.replace("%", "").replace("_", "\\_") + "%", "n": limit}
     if enterprise_id is not None:
         scope = (" AND (b.facility_id IN (SELECT id FROM facility WHERE enterprise_id = :ent) "
@@ -231,7 +231,7 @@ def recent_batches(*, session: Session, code_prefix: str, limit: int = 5,
     rows = session.execute(text(
         "SELECT b.code, b.form, f.code, b.reo_kg, e.at_epoch_s FROM ledger_batch b "
         "JOIN ledger_event e ON e.id = b.event_id JOIN facility f ON f.id = b.facility_id "
-        f"WHERE b.code LIKE :p ESCAPE '\\'{scope} ORDER BY b.id DESC LIMIT :n"), params).all()
+        f"WHERE b.code LIKE :p ESCAPE '\\' AND e.kind <> 'shipment'{scope} ORDER BY b.id DESC LIMIT :n"), params).all()
     return [{"code": r[0], "form": r[1], "facility": r[2], "reo_kg": r[3],
              "time": dt.datetime.fromtimestamp(r[4], dt.UTC).isoformat()} for r in rows]
 

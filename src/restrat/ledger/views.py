@@ -169,13 +169,8 @@ def ledger_verify_fragment(request: Request, session: Session = Depends(get_sess
 
 def _examples(session: Session, user: auth_models.User) -> list[tuple[str, list[dict[str, Any]]]]:
     scope = _enterprise_scope(user)
-    out = []
-    for prefix, label in EXAMPLE_PREFIXES:
-        found = service.recent_batches(session=session, code_prefix=prefix, limit=8, enterprise_id=scope)
-        # A shipment re-codes the batch it moves (CODE-T); one of the two is example enough.
-        codes = {b["code"] for b in found}
-        out.append((label, [b for b in found if not (b["code"].endswith("-T") and b["code"][:-2] in codes)][:4]))
-    return out
+    return [(label, service.recent_batches(session=session, code_prefix=prefix, limit=4, enterprise_id=scope))
+            for prefix, label in EXAMPLE_PREFIXES]
 
 
 def _top_elements(trace: dict[str, Any], limit: int = 6) -> list[str]:

@@ -39,13 +39,30 @@ def flow_sankey(flows: pd.DataFrame, stage_names: dict[str, str], stage_order: l
             "color": [FLOW_COLOURS.get(f, "rgba(0,0,0,0.2)") for f in flows.flow],
             "customdata": [FLOW_LABELS.get(f, f) for f in flows.flow],
             "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,.1f} t REO<extra>%{customdata}</extra>"}
+    xs, ys = _sankey_positions(order, flows)
     trace = {"type": "sankey", "arrangement": "snap", "valueformat": ",.1f", "valuesuffix": " t REO",
-             "node": {"label": labels, "color": colours, "pad": 18, "thickness": 16,
+             "node": {"label": labels, "color": colours, "pad": 18, "thickness": 16, "x": xs, "y": ys,
                       "line": {"color": "#fff", "width": 0.5},
                       "hovertemplate": "%{label}<br>%{value:,.1f} t REO<extra></extra>"},
              "link": link}
     layout = {"font": FONT, "height": 460, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}}
     return {"data": [trace], "layout": layout}
+
+
+SINK_Y = {"exports": 0.35, "wastes and residues": 0.86, "process losses": 0.95}
+
+
+def _sankey_positions(order: list[str], flows: pd.DataFrame) -> tuple[list[float], list[float]]:
+    """Node positions in chain order: Plotly's own layout puts imports in the first column, whose band then runs
+    across the mining node; imports here sit half a column before the stage they enter, below the main stream."""
+    stages = [n for n in order if n not in FLOW_ENDS]
+    step = 0.6 / max(len(stages) - 1, 1)
+    x = {n: 0.2 + step * i for i, n in enumerate(stages)}
+    x.update({"deposits": 0.001, "exports": 0.999, "wastes and residues": 0.999, "process losses": 0.999})
+    entered = [x[t] for t in flows.loc[flows.source == "imports", "target"] if t in x]
+    x["imports"] = max(0.001, min(entered, default=0.2) - step / 2)
+    y = {n: 0.4 for n in order} | {"imports": 0.93} | SINK_Y
+    return [round(x[n], 4) for n in order], [y[n] for n in order]
 
 
 def _levels(nodes: dict[int, dict[str, Any]], edges: list[dict[str, Any]], start: int) -> dict[int, int]:
