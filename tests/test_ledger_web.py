@@ -8,10 +8,11 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from test_web_browser import browser, page, server  # noqa: F401 - fixtures shared with the other browser tests
 
 from restrat.api.app import create_app
+from restrat.auth import service as auth
 from restrat.ledger import service
 from restrat.store.db import session_factory
 
@@ -84,6 +85,26 @@ def test_verify_fragment_says_the_chain_is_intact(analyst: TestClient, demo_db: 
     with session_factory(demo_db)() as s:
         n = service.head(session=s)["last_event_id"]
     assert "<html" not in frag and "The chain is intact" in frag and f"{n:,} events" in frag
+
+
+def test_verify_fragment_names_the_first_altered_event(analyst: TestClient, demo_db: Engine) -> None:
+    with demo_db.begin() as conn:
+        uid = conn.execute(text("SELECT uid FROM ledger_event WHERE kind = 'receipt' ORDER BY id LIMIT 1")).scalar()
+        conn.execute(text("UPDATE ledger_event SET declared_kg = declared_kg + 1 WHERE uid = :u"), {"u": uid})
+    frag = analyst.post("/ledger/verify", headers={"HX-Request": "true"}).text
+    assert "The chain is broken" in frag and f"<code>{uid}</code>" in frag
+
+
+def test_ledger_pages_render_on_an_empty_database(db: Engine) -> None:
+    with session_factory(db)() as s, s.begin():
+        auth.create_user(session=s, username="reg", password="reg-pass-123", role="regulator", enterprise_code=None)
+    client = TestClient(create_app(db))
+    client.post("/login", data={"username": "reg", "password": "reg-pass-123"})
+    for path in LEDGER_PAGES:
+        assert client.get(path).status_code == 200, path
+    assert "holds no events yet" in client.get("/ledger").text
+    assert "No scan has been stored yet" in client.get("/ledger/anomalies").text
+    assert "no chain to verify yet" in client.post("/ledger/verify").text
 
 
 def test_trace_up_of_a_magnet_shows_its_mines_and_shares(analyst: TestClient, demo_db: Engine) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
 from restrat.api.deps import current_user, get_session, require_roles
@@ -136,6 +137,14 @@ def _flows_context(session: Session, year: int | None) -> dict[str, Any]:
             "links": frame.to_dict("records")}
 
 
+def _head(session: Session) -> dict[str, Any] | None:
+    """The ledger head, or None before the first import where its row is missing (the importer creates it)."""
+    try:
+        return service.head(session=session)
+    except NoResultFound:
+        return None
+
+
 @pages.get("/ledger", response_class=HTMLResponse)
 def ledger_page(request: Request, year: int | None = None, session: Session = Depends(get_session),
                 user: auth_models.User = Depends(page_user)) -> Response:
@@ -147,7 +156,7 @@ def ledger_page(request: Request, year: int | None = None, session: Session = De
     return render(request, "ledger/overview.html", user=user, counts=service.event_counts(session=session),
                   own_counts=(service.event_counts(session=session, enterprise_id=user.enterprise_id)
                               if user.role == "enterprise" else None),
-                  head=service.head(session=session), span=service.time_span(session=session), rows=rows, cap=cap,
+                  head=_head(session), span=service.time_span(session=session), rows=rows, cap=cap,
                   sees_records=_sees_records(user), **_flows_context(session, year))
 
 
@@ -161,9 +170,9 @@ def ledger_flows_fragment(request: Request, year: int | None = None, session: Se
 def ledger_verify_fragment(request: Request, session: Session = Depends(get_session),
                            user: auth_models.User = Depends(page_user)) -> Response:
     started = dt.datetime.now(dt.UTC)
-    result = service.verify(session=session)
+    result = service.verify(session=session).as_dict() if _head(session) is not None else None
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
-    return render(request, "ledger/verify_result.html", user=user, result=result.as_dict(), seconds=seconds,
+    return render(request, "ledger/verify_result.html", user=user, result=result, seconds=seconds,
                   checked_at=started.strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
