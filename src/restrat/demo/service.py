@@ -245,10 +245,11 @@ def seed_demo(*, session: Session, seed: int = 7, progress: Callable[[str], None
 def seed_ledger(*, session: Session, seed: int) -> dict[str, int]:
     """Import an ILLUSTRATIVE synthetic mine-to-magnet ledger (SYN-* facilities) and store one anomaly scan."""
     generated = synth.generate(events=DEMO_LEDGER_EVENTS, seed=seed, anomaly_rate=DEMO_LEDGER_ANOMALY_RATE)
-    synth.load_registry(session=session, ledger=generated)
+    registered = synth.load_registry(session=session, ledger=generated)
     result = import_events(session=session, frames=frames_from_table(generated.events),
                            source_name="synthetic demo ledger", username="demo")
     findings = ledger.scan(session=session)
     stored = ledger.record_findings(session=session, findings=findings, username="demo")
-    return {"ledger_event": result.events_new, "ledger_batch": result.batches_new,
+    return {"synthetic_facility": registered["facilities"], "synthetic_quota": registered["quotas"],
+            "ledger_event": result.events_new, "ledger_batch": result.batches_new,
             "ledger_finding": stored["findings"], "ledger_alert": stored["alerts"]}
