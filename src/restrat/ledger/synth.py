@@ -351,9 +351,15 @@ def generate(*, events: int = 100_000, seed: int = 1, anomaly_rate: float = 0.01
 
     quotas = _quotas(b, fac)
     limit = quotas.set_index("code")["tonnes_reo"]
+    ext = pd.DataFrame(b.extractions, columns=["ev", "mine", "year", "reo_kg"])
+    ext["at"] = np.asarray(b.at, dtype=np.int64)[ext["ev"].to_numpy()]
     for xi, mine, year in over_quota:
+        # Just enough to pass the quota at this event: what the mine had extracted before, and 5% of the quota more.
         code, form, _, grade, comp = b.outputs[xi][0]
-        kg = round(float(limit.get(f"Q-{mine}-{year}", 1.0)) * 1000 * 1.05 / grade, 1)
+        quota_kg = float(limit.get(f"Q-{mine}-{year}", 1.0)) * 1000
+        mine_year = ext[(ext["mine"] == mine) & (ext["year"] == year) & (ext["ev"] != xi)]
+        before = float(mine_year.loc[mine_year["at"] <= b.at[xi], "reo_kg"].sum())
+        kg = round((quota_kg * 1.05 - before) / grade, 1)
         b.outputs[xi][0] = (code, form, kg, grade, comp)
     table = b.table()
     meta = {"events": len(table), "seed": seed, "anomaly_rate": anomaly_rate, "campaigns": n_campaigns,
