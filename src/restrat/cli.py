@@ -64,12 +64,13 @@ def db_current(as_json: bool = JSON) -> None:
 @seed_app.command("demo")
 def seed_demo(seed: int = typer.Option(7, "--seed", help="Random seed of the illustrative part."),
               reset: bool = typer.Option(False, "--reset", help="Empty the database first.")) -> None:
-    """Build the demo dataset: real reference data plus illustrative enterprises and facilities."""
+    """Build the demo dataset: real reference data plus illustrative enterprises, facilities and a synthetic
+    ledger with its anomaly scan."""
     from restrat.demo.service import DEMO_USERS
     from restrat.demo.service import seed_demo as build
 
     steps = ["migrate", "catalog reference data", "enterprise groups", "quota history", "enterprises and facilities",
-             "group ownership over time", "demo users"]
+             "group ownership over time", "demo users", "synthetic ledger"]
     with progress() as bar:
         task = bar.add_task("demo", total=len(steps))
         if reset:
