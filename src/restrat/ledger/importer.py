@@ -4,6 +4,7 @@ the hash chain. One transaction: any problem writes nothing."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,32 +116,37 @@ def _context(session: Session, frames: EventFrames, *, ledger_empty: bool) -> Co
                    batches=batches.set_index("code"), events=events.set_index("uid"), taken_batch_codes=taken)
 
 
+def _digest_and_chain(c: Canonical, previous: bytes) -> tuple[list[bytes], list[bytes]]:
+    dig = digests(c)
+    return dig, chain(dig, previous=previous)
+
+
 def import_events(*, session: Session, frames: EventFrames, source_name: str = "request",
                   username: str = "system") -> ImportResult:
     """Validate and append events in one transaction; events already in the ledger with the same content are
     skipped, and an event id reused with different content is refused."""
     started = time.perf_counter()
     last_event, last_batch, last_chain = _lock_head(session)
-    canon = canonical(frames)
-    dig = np.array(digests(canon), dtype=object)
     keep = np.ones(len(frames), dtype=bool)
+    known: dict[str, bytes] = {}
     if last_event > 0 and len(frames):
         uids = frames.events["uid"].dropna().tolist()
         known = dict(lookup(session, "SELECT uid, digest FROM ledger_event WHERE uid IN {keys}", uids))
-        if known:
-            uid_arr = frames.events["uid"].to_numpy(dtype=object)
-            stored = np.array([known.get(u) for u in uid_arr], dtype=object)
-            present = np.array([s is not None for s in stored])
-            same = np.array([s is not None and bytes(s) == d for s, d in zip(stored, dig, strict=True)])
-            clash = present & ~same
-            if clash.any():
-                rows = frames.events["row"].to_numpy()[clash]
-                raise InputError([Problem(row=int(r), field="event_id",
-                                          rule="already in the ledger with different content; send a correction "
-                                               "event instead", value=u)
-                                  for r, u in zip(rows[:1000], uid_arr[clash][:1000], strict=False)],
-                                 source=source_name)
-            keep = ~present
+    if known:
+        dig = np.array(digests(canonical(frames)), dtype=object)
+        uid_arr = frames.events["uid"].to_numpy(dtype=object)
+        stored = np.array([known.get(u) for u in uid_arr], dtype=object)
+        present = np.array([s is not None for s in stored])
+        same = np.array([s is not None and bytes(s) == d for s, d in zip(stored, dig, strict=True)])
+        clash = present & ~same
+        if clash.any():
+            rows = frames.events["row"].to_numpy()[clash]
+            raise InputError([Problem(row=int(r), field="event_id",
+                                      rule="already in the ledger with different content; send a correction "
+                                           "event instead", value=u)
+                              for r, u in zip(rows[:1000], uid_arr[clash][:1000], strict=False)],
+                             source=source_name)
+        keep = ~present
     new = subset(frames, keep)
     problems, plan = check(new, _context(session, new, ledger_empty=last_event == 0))
     if problems:
@@ -158,28 +164,29 @@ def import_events(*, session: Session, frames: EventFrames, source_name: str = "
 
     event_ids = np.arange(last_event + 1, last_event + 1 + n, dtype=np.int64)
     batch_ids = np.arange(last_batch + 1, last_batch + 1 + n_out, dtype=np.int64)
-    new_dig = list(dig[keep])
-    links = chain(new_dig, previous=last_chain)
-    c = canon if keep.all() else canonical(new)
-
-    ev = new.events
+    c = canonical(new)
+    # The digests and the chain need no database; computing them while SQLite writes batches and inputs (its
+    # sqlite3_step runs without the GIL) takes them off the critical path.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = pool.submit(_digest_and_chain, c, last_chain)
+        outs = new.outputs
+        write_rows(session, "ledger_batch", BATCH_COLUMNS, zip(
+            batch_ids.tolist(), c.out_batch, event_ids[outs["ev"].to_numpy()].tolist(),
+            plan.out_facility_id.tolist(), c.out_form, c.out_kg.tolist(), c.out_reo_kg.tolist(), c.out_comp,
+            strict=True))
+        in_batch = np.where(plan.in_source == "file", batch_ids[np.clip(plan.in_ref, 0, max(n_out - 1, 0))]
+                            if n_out else -1, plan.in_ref)
+        write_rows(session, "ledger_input", INPUT_COLUMNS, zip(
+            event_ids[new.inputs["ev"].to_numpy()].tolist(), in_batch.tolist(), c.in_kg.tolist(), strict=True))
+        new_dig, links = hashing.result()
     ref_ids = np.where(plan.ref_kind == "file", event_ids[np.clip(plan.ref_index, 0, n - 1)],
                        np.where(plan.ref_kind == "db", plan.ref_index, -1))
-    declared = c.declared_kg
-    write_rows(session, "ledger_event", EVENT_COLUMNS, list(zip(
+    write_rows(session, "ledger_event", EVENT_COLUMNS, zip(
         event_ids.tolist(), c.uid, c.kind, plan.facility_id.tolist(),
         [None if x < 0 else x for x in plan.partner_id.tolist()], c.at.tolist(),
         [None if x < 0 else x for x in ref_ids.tolist()],
-        [None if x != x else x for x in declared.tolist()], c.declared_comp,
-        c.quota_ref, c.licence_ref, c.country, c.note, [import_id] * n, new_dig, links, strict=True)))
-    outs = new.outputs
-    write_rows(session, "ledger_batch", BATCH_COLUMNS, list(zip(
-        batch_ids.tolist(), c.out_batch, event_ids[outs["ev"].to_numpy()].tolist(), plan.out_facility_id.tolist(),
-        c.out_form, c.out_kg.tolist(), c.out_reo_kg.tolist(), c.out_comp, strict=True)))
-    in_batch = np.where(plan.in_source == "file", batch_ids[np.clip(plan.in_ref, 0, max(n_out - 1, 0))]
-                        if n_out else -1, plan.in_ref)
-    write_rows(session, "ledger_input", INPUT_COLUMNS, list(zip(
-        event_ids[new.inputs["ev"].to_numpy()].tolist(), in_batch.tolist(), c.in_kg.tolist(), strict=True)))
+        [None if x != x else x for x in c.declared_kg.tolist()], c.declared_comp,
+        c.quota_ref, c.licence_ref, c.country, c.note, [import_id] * n, new_dig, links, strict=True))
 
     head = links[-1]
     session.execute(text("UPDATE ledger_head SET last_event_id = :e, last_batch_id = :b, last_chain = :c "
@@ -189,6 +196,5 @@ def import_events(*, session: Session, frames: EventFrames, source_name: str = "
                          ":k, :f, :l, :h)"),
                     {"i": import_id, "u": username, "s": source_name[:300], "n": n, "k": int((~keep).sum()),
                      "f": int(event_ids[0]), "l": int(event_ids[-1]), "h": head.hex()})
-    del ev
     return ImportResult(import_id, n, int((~keep).sum()), n_out, int(event_ids[0]), int(event_ids[-1]), head.hex(),
                         time.perf_counter() - started)

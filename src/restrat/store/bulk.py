@@ -29,21 +29,25 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     return len(rows)
 
 
-def write_rows(session: Session, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
-    """Append rows (tuples in column order) as fast as the database allows: COPY on PostgreSQL,
-    executemany of one prepared statement on SQLite."""
-    if not rows:
-        return 0
+def write_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Append rows (tuples in column order, any iterable: they are streamed, not held) as fast as the database
+    allows: COPY on PostgreSQL, executemany of one prepared statement on SQLite. Returns the count written."""
     conn = session.connection()
+    raw = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
-        raw = conn.connection.dbapi_connection
+        count = 0
         with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        return len(rows)
+                count += 1
+        return count
     marks = ", ".join("?" for _ in columns)
-    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", list(rows))
-    return len(rows)
+    cur = raw.cursor()
+    try:
+        cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        return cur.rowcount
+    finally:
+        cur.close()
 
 
 def lookup(session: Session, sql: str, keys: Sequence[Any], *, chunk: int = 30_000) -> list[Any]:
