@@ -55,9 +55,10 @@ def _composition(arr: pa.Array) -> np.ndarray:
     """(n, 17) float64 fractions from a struct array of element fields; missing elements are 0, null rows NaN."""
     if len(arr) == 0:
         return np.zeros((0, len(ELEMENTS)))
-    cols = [pc.fill_null(pc.struct_field(arr, [i]), 0.0).to_numpy(zero_copy_only=False)
-            for i in range(len(ELEMENTS))]
-    out = np.column_stack(cols).astype(np.float64)
+    out = np.empty((len(arr), len(ELEMENTS)), dtype=np.float64)
+    for i in range(len(ELEMENTS)):
+        out[:, i] = pc.struct_field(arr, [i]).to_numpy(zero_copy_only=False)  # a null field arrives as NaN
+    np.copyto(out, 0.0, where=np.isnan(out))
     nulls = arr.is_null().to_numpy(zero_copy_only=False)
     out[nulls] = np.nan
     return out
