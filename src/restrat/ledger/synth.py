@@ -82,12 +82,9 @@ def deposit_profiles() -> dict[str, np.ndarray]:
 
 def _facilities() -> pd.DataFrame:
     rows, rng = [], np.random.default_rng(0)  # fixed layout, independent of the event seed
-    north_seps = 0
     for stage, ore, count, region, lat, lon in LAYOUT:
         for k in range(count):
             tag = {"mining": "MIN", "separation": "SEP", "metal": "MET", "material": "MAG"}[stage]
-            if stage == "separation":
-                north_seps += region == "Inner Mongolia"
             code = f"SYN-{tag}-{ore[0].upper() + '-' if stage == 'mining' else ''}{region[:2].upper()}{k + 1:02d}"
             rows.append({"code": code, "name": f"Synthetic {stage} {region} {k + 1}", "enterprise": f"E-{code}",
                          "stage": stage, "ore_type": ore, "region": region, "country": "China",
