@@ -39,7 +39,8 @@ JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 # --- database -------------------------------------------------------------------------------------------------
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+def db_upgrade(revision: str = typer.Argument("heads", help="Target revision (default: every branch's newest).")
+               ) -> None:
     """Apply migrations to the configured database (RESTRAT_DATABASE_URL, default sqlite:///restrat.db)."""
     migrate.upgrade(revision=revision)
     out.print(f"database at revision {migrate.current_revision()}: {get_engine().url.render_as_string()}")

@@ -1,4 +1,7 @@
-"""Alembic migrations run from inside the package, with no alembic.ini needed in the working directory."""
+"""Alembic migrations run from inside the package, with no alembic.ini needed in the working directory.
+
+Each capability adds its tables in its own migration branching from the ledger's revision, so capabilities
+built side by side never contend for the next number; "heads" applies every branch."""
 
 from __future__ import annotations
 
@@ -19,8 +22,8 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(*, engine: Engine | None = None, revision: str = "head") -> None:
-    """Apply migrations up to revision (default: the newest)."""
+def upgrade(*, engine: Engine | None = None, revision: str = "heads") -> None:
+    """Apply migrations up to revision (default: the newest of every branch)."""
     engine = engine or get_engine()
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
@@ -38,12 +41,13 @@ def downgrade(*, engine: Engine | None = None, revision: str = "base") -> None:
 
 
 def current_revision(*, engine: Engine | None = None) -> str | None:
-    """The revision the database is at, or None if never migrated."""
+    """The revisions the database is at (comma-separated, one per branch), or None if never migrated."""
     from alembic.runtime.migration import MigrationContext
 
     engine = engine or get_engine()
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def table_names(*, engine: Engine | None = None) -> list[str]:
