@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from restrat.catalog.service import product_form_table
 from restrat.errors import InputError, Problem
+from restrat.ledger import consumers
 from restrat.ledger import kinds as K
 from restrat.ledger.chain import Canonical, chain, digests, pack_comp
 from restrat.ledger.format import EventFrames
-from restrat.ledger.validation import Context, check
-from restrat.store.bulk import lookup, write_rows
+from restrat.ledger.validation import Context, Plan, check
+from restrat.store.bulk import lookup, write_columns
 
 EVENT_COLUMNS = ("id", "uid", "kind", "facility_id", "partner_facility_id", "at_epoch_s", "ref_event_id",
                  "declared_kg", "declared_comp", "quota_ref", "licence_ref", "country", "note", "import_id",
@@ -41,6 +42,10 @@ class ImportResult:
 
 def _none(values: pd.Series) -> list:
     return values.astype(object).where(values.notna(), None).tolist()
+
+
+def _null_below_zero(ids: np.ndarray) -> np.ndarray:
+    return np.where(ids < 0, None, ids.astype(object))
 
 
 def canonical(frames: EventFrames) -> Canonical:
@@ -94,7 +99,7 @@ def _lock_head(session: Session) -> tuple[int, int, bytes]:
 
 def _context(session: Session, frames: EventFrames, *, ledger_empty: bool) -> Context:
     facilities = pd.DataFrame(session.execute(text("SELECT code, id FROM facility")).all(), columns=["code", "id"])
-    batches = pd.DataFrame(columns=["code", "id", "facility_id", "at", "gross_kg"])
+    batches = pd.DataFrame(columns=["code", "id", "facility_id", "at", "gross_kg", "reo_kg", "form"])
     events = pd.DataFrame(columns=["uid", "id", "kind", "partner_facility_id", "at"])
     taken: set[str] = set()
     if not ledger_empty:
@@ -102,10 +107,10 @@ def _context(session: Session, frames: EventFrames, *, ledger_empty: bool) -> Co
         produced = set(frames.outputs["batch"].dropna())
         wanted = sorted(set(frames.inputs["batch"].dropna()) - produced)
         if wanted:
-            batches = pd.DataFrame(lookup(session, "SELECT b.code, b.id, b.facility_id, e.at_epoch_s, b.gross_kg "
-                                          "FROM ledger_batch b JOIN ledger_event e ON e.id = b.event_id "
-                                          "WHERE b.code IN {keys}", wanted),
-                                   columns=["code", "id", "facility_id", "at", "gross_kg"])
+            batches = pd.DataFrame(lookup(session, "SELECT b.code, b.id, b.facility_id, e.at_epoch_s, b.gross_kg, "
+                                          "b.reo_kg, b.form FROM ledger_batch b JOIN ledger_event e "
+                                          "ON e.id = b.event_id WHERE b.code IN {keys}", wanted),
+                                   columns=["code", "id", "facility_id", "at", "gross_kg", "reo_kg", "form"])
         refs = pd.concat([frames.events["shipment_event"], frames.events["corrects"]]).dropna().unique().tolist()
         if refs:
             events = pd.DataFrame(lookup(session, "SELECT uid, id, kind, partner_facility_id, at_epoch_s "
@@ -114,6 +119,32 @@ def _context(session: Session, frames: EventFrames, *, ledger_empty: bool) -> Co
         taken = {r[0] for r in lookup(session, "SELECT code FROM ledger_batch WHERE code IN {keys}", sorted(produced))}
     return Context(facilities=facilities.set_index("code"), forms=set(product_form_table().code),
                    batches=batches.set_index("code"), events=events.set_index("uid"), taken_batch_codes=taken)
+
+
+def _written(new: EventFrames, c: Canonical, plan: Plan, ctx: Context, event_ids: np.ndarray,
+             batch_ids: np.ndarray, in_batch: np.ndarray) -> consumers.Written:
+    """The rows just written, for the capabilities that follow the ledger (quota and licence use)."""
+    outs, ins = new.outputs, new.inputs
+    out_ev, in_ev = outs["ev"].to_numpy(), ins["ev"].to_numpy()
+    from_file = plan.in_source == "file"
+    pos = np.clip(plan.in_ref, 0, max(len(outs) - 1, 0))
+    db = ctx.batches.reindex(ins["batch"].where(~from_file))
+    per_kg = np.where(from_file, c.out_reo_kg[pos] / c.out_kg[pos] if len(outs) else 0.0,
+                      db["reo_kg"].to_numpy(dtype=float) / db["gross_kg"].to_numpy(dtype=float))
+    in_form = np.where(from_file, np.asarray(c.out_form, dtype=object)[pos] if len(outs) else None,
+                       db["form"].to_numpy(dtype=object))
+    inputs = pd.DataFrame({"event_id": event_ids[in_ev], "batch_id": in_batch, "kg": c.in_kg,
+                           "reo_kg": c.in_kg * per_kg, "form": in_form})
+    outputs = pd.DataFrame({"event_id": event_ids[out_ev], "batch_id": batch_ids, "facility_id": plan.out_facility_id,
+                            "form": c.out_form, "kg": c.out_kg, "reo_kg": c.out_reo_kg})
+    n = len(event_ids)
+    events = pd.DataFrame({
+        "event_id": event_ids, "uid": c.uid, "kind": c.kind, "facility_id": plan.facility_id,
+        "partner_facility_id": plan.partner_id, "at_epoch_s": c.at, "quota_ref": c.quota_ref,
+        "licence_ref": c.licence_ref, "country": c.country,
+        "reo_in_kg": np.bincount(in_ev, weights=inputs["reo_kg"].to_numpy(), minlength=n) if len(ins) else 0.0,
+        "reo_out_kg": np.bincount(out_ev, weights=c.out_reo_kg, minlength=n) if len(outs) else 0.0})
+    return consumers.Written(events=events, inputs=inputs, outputs=outputs)
 
 
 def _digest_and_chain(c: Canonical, previous: bytes) -> tuple[list[bytes], list[bytes]]:
@@ -148,7 +179,8 @@ def import_events(*, session: Session, frames: EventFrames, source_name: str = "
                              source=source_name)
         keep = ~present
     new = subset(frames, keep)
-    problems, plan = check(new, _context(session, new, ledger_empty=last_event == 0))
+    ctx = _context(session, new, ledger_empty=last_event == 0)
+    problems, plan = check(new, ctx)
     if problems:
         raise InputError(problems, source=source_name)
     assert plan is not None
@@ -170,23 +202,23 @@ def import_events(*, session: Session, frames: EventFrames, source_name: str = "
     with ThreadPoolExecutor(max_workers=1) as pool:
         hashing = pool.submit(_digest_and_chain, c, last_chain)
         outs = new.outputs
-        write_rows(session, "ledger_batch", BATCH_COLUMNS, zip(
-            batch_ids.tolist(), c.out_batch, event_ids[outs["ev"].to_numpy()].tolist(),
-            plan.out_facility_id.tolist(), c.out_form, c.out_kg.tolist(), c.out_reo_kg.tolist(), c.out_comp,
-            strict=True))
+        write_columns(session, "ledger_batch", dict(zip(BATCH_COLUMNS, (
+            batch_ids, c.out_batch, event_ids[outs["ev"].to_numpy()], plan.out_facility_id, c.out_form, c.out_kg,
+            c.out_reo_kg, c.out_comp), strict=True)))
         in_batch = np.where(plan.in_source == "file", batch_ids[np.clip(plan.in_ref, 0, max(n_out - 1, 0))]
                             if n_out else -1, plan.in_ref)
-        write_rows(session, "ledger_input", INPUT_COLUMNS, zip(
-            event_ids[new.inputs["ev"].to_numpy()].tolist(), in_batch.tolist(), c.in_kg.tolist(), strict=True))
+        write_columns(session, "ledger_input", dict(zip(INPUT_COLUMNS, (
+            event_ids[new.inputs["ev"].to_numpy()], in_batch, c.in_kg), strict=True)))
         new_dig, links = hashing.result()
     ref_ids = np.where(plan.ref_kind == "file", event_ids[np.clip(plan.ref_index, 0, n - 1)],
                        np.where(plan.ref_kind == "db", plan.ref_index, -1))
-    write_rows(session, "ledger_event", EVENT_COLUMNS, zip(
-        event_ids.tolist(), c.uid, c.kind, plan.facility_id.tolist(),
-        [None if x < 0 else x for x in plan.partner_id.tolist()], c.at.tolist(),
-        [None if x < 0 else x for x in ref_ids.tolist()],
-        [None if x != x else x for x in c.declared_kg.tolist()], c.declared_comp,
-        c.quota_ref, c.licence_ref, c.country, c.note, [import_id] * n, new_dig, links, strict=True))
+    write_columns(session, "ledger_event", dict(zip(EVENT_COLUMNS, (
+        event_ids, c.uid, c.kind, plan.facility_id, _null_below_zero(plan.partner_id), c.at,
+        _null_below_zero(ref_ids), np.where(np.isnan(c.declared_kg), None, c.declared_kg), c.declared_comp,
+        c.quota_ref, c.licence_ref, c.country, c.note, np.full(n, import_id), new_dig, links), strict=True)))
+
+    if consumers.CONSUMERS:
+        consumers.notify(session=session, written=_written(new, c, plan, ctx, event_ids, batch_ids, in_batch))
 
     head = links[-1]
     session.execute(text("UPDATE ledger_head SET last_event_id = :e, last_batch_id = :b, last_chain = :c "

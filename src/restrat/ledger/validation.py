@@ -59,6 +59,8 @@ class _Collector:
         if len(self.items) >= MAX_PROBLEMS:
             return
         idx = np.flatnonzero(mask)
+        if not len(idx):
+            return
         positions = ev[idx] if ev is not None else idx
         vals = None if values is None else np.asarray(values, dtype=object)[idx]
         for k, pos in enumerate(positions[: MAX_PROBLEMS - len(self.items)]):

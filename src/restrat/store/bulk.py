@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
@@ -48,6 +50,32 @@ def write_rows(session: Session, table: str, columns: Sequence[str], rows: Itera
         return cur.rowcount
     finally:
         cur.close()
+
+
+def write_columns(session: Session, table: str, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> int:
+    """Append rows given column-wise (equal lengths, None for NULL). On SQLite the rows are grouped by which
+    columns are NULL and each group is inserted naming only its non-NULL columns, because Python's sqlite3 binds
+    None through its slow adaptation path: on a ledger event row with six NULLs that is most of the insert cost.
+    Rows keep their order within a group. Returns the count written."""
+    names = list(columns)
+    if not names:
+        return 0
+    if session.connection().dialect.name != "sqlite":
+        return write_rows(session, table, names, zip(*columns.values(), strict=True))
+    arrays = {k: v if isinstance(v, np.ndarray) and v.dtype != object else np.asarray(v, dtype=object)
+              for k, v in columns.items()}
+    n = len(next(iter(arrays.values())))
+    nullable = [k for k, v in arrays.items() if v.dtype == object and len(v) and pd.isna(v).any()]
+    signature = np.zeros(n, dtype=np.int64)
+    for bit, k in enumerate(nullable):
+        signature |= pd.isna(arrays[k]).astype(np.int64) << bit
+    count = 0
+    for sig in np.unique(signature):
+        rows = np.flatnonzero(signature == sig) if len(nullable) else slice(None)
+        keep = [k for bit, k in enumerate(nullable) if not (int(sig) >> bit) & 1]
+        present = [k for k in names if k not in nullable or k in keep]
+        count += write_rows(session, table, present, zip(*(arrays[k][rows].tolist() for k in present), strict=True))
+    return count
 
 
 def lookup(session: Session, sql: str, keys: Sequence[Any], *, chunk: int = 30_000) -> list[Any]:
