@@ -20,6 +20,7 @@ from benchmarks import naive
 from restrat.ledger import anomalies, service, synth
 from restrat.ledger.format import read_events
 from restrat.ledger.importer import import_events
+from restrat.store.bulk import write_columns
 from restrat.store.db import make_engine, session_factory
 from restrat.store.migrate import upgrade
 
@@ -54,6 +55,31 @@ def import_fast(data: Path, url: str) -> dict[str, Any]:
     seconds = time.perf_counter() - t
     return {"events": result.events_new, "seconds": seconds, "events_per_s": result.events_new / seconds,
             "peak_mb": _peak_mb()}
+
+
+RAW_TABLES = ("ledger_batch", "ledger_input", "ledger_event")
+
+
+def raw_insert(data: Path, url: str, source: str) -> dict[str, Any]:
+    """The ceiling: the rows an import stored (read back from source), inserted into a fresh ledger with the
+    importer's own writer, with no reading, validation or hashing."""
+    engine = _fresh(url, data)
+    src = make_engine(source)
+    with src.connect() as conn:
+        rows = {t: conn.exec_driver_sql(f"SELECT * FROM {t}").all() for t in RAW_TABLES}
+        names = {t: [c[1] for c in conn.exec_driver_sql(f"PRAGMA table_info({t})")] for t in RAW_TABLES}
+    counts = {t: len(r) for t, r in rows.items()}
+    columns = {t: {k: np.array(v, dtype=object) for k, v in zip(names[t], zip(*rows.pop(t), strict=True), strict=True)}
+               for t in RAW_TABLES}
+    with session_factory(engine)() as s, s.begin():
+        t = time.perf_counter()
+        for table in RAW_TABLES:
+            write_columns(s, table, columns[table])
+        s.flush()
+    seconds = time.perf_counter() - t
+    n = counts["ledger_event"]
+    return {"events": n, "rows": sum(counts.values()), "seconds": seconds,
+            "events_per_s": n / seconds, "peak_mb": _peak_mb()}
 
 
 def import_naive(data: Path, url: str, limit: int) -> dict[str, Any]:
@@ -118,9 +144,10 @@ def scan(data: Path, url: str) -> dict[str, Any]:
 
 def main(argv: list[str]) -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks.ledger")
-    p.add_argument("stage", choices=["generate", "import", "naive-import", "trace", "scan"])
+    p.add_argument("stage", choices=["generate", "import", "raw-insert", "naive-import", "trace", "scan"])
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--url", default="")
+    p.add_argument("--source", default="", help="raw-insert: the database whose stored rows are re-inserted")
     p.add_argument("--events", type=int, default=1_000_000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--limit", type=int, default=20_000)
@@ -130,6 +157,8 @@ def main(argv: list[str]) -> None:
         out = generate(a.data, a.events, a.seed)
     elif a.stage == "import":
         out = import_fast(a.data, a.url)
+    elif a.stage == "raw-insert":
+        out = raw_insert(a.data, a.url, a.source)
     elif a.stage == "naive-import":
         out = import_naive(a.data, a.url, a.limit)
     elif a.stage == "trace":
