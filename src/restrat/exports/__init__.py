@@ -1,0 +1,1 @@
+"""Export control: classification, dated control list, list review, licences, screening, content rules."""
