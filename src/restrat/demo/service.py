@@ -19,6 +19,7 @@ from restrat.ledger import service as ledger
 from restrat.ledger import synth
 from restrat.ledger.format import frames_from_table
 from restrat.ledger.importer import import_events
+from restrat.quota import demo as quota_demo
 from restrat.quota import models as quota_models
 from restrat.registry import models as registry_models
 from restrat.registry import service as registry
@@ -246,10 +247,11 @@ def seed_ledger(*, session: Session, seed: int) -> dict[str, int]:
     """Import an ILLUSTRATIVE synthetic mine-to-magnet ledger (SYN-* facilities) and store one anomaly scan."""
     generated = synth.generate(events=DEMO_LEDGER_EVENTS, seed=seed, anomaly_rate=DEMO_LEDGER_ANOMALY_RATE)
     registered = synth.load_registry(session=session, ledger=generated)
+    quota_counts = quota_demo.seed(session=session, ledger=generated)  # before the import, which counts quota use
     result = import_events(session=session, frames=frames_from_table(generated.events),
                            source_name="synthetic demo ledger", username="demo")
     findings = ledger.scan(session=session)
     stored = ledger.record_findings(session=session, findings=findings, username="demo")
     return {"synthetic_facility": registered["facilities"], "synthetic_quota": registered["quotas"],
             "ledger_event": result.events_new, "ledger_batch": result.batches_new,
-            "ledger_finding": stored["findings"], "ledger_alert": stored["alerts"]}
+            "ledger_finding": stored["findings"], "ledger_alert": stored["alerts"], **quota_counts}

@@ -16,7 +16,7 @@ from functools import cache
 import pandas as pd
 from sqlalchemy.orm import Session
 
-CONSUMERS: tuple[str, ...] = ()
+CONSUMERS: tuple[str, ...] = ("restrat.quota.consumption:on_import",)
 
 
 @dataclass(frozen=True)
