@@ -359,20 +359,20 @@ def _prepare(lines: pd.DataFrame, on: dt.date | None) -> tuple[pd.DataFrame, np.
         raise InputError(Problem(field="form", rule="column is required (a catalog product form)"))
     df["form"] = df.form.fillna("").astype(str).str.strip()
     forms = set(product_form_table().code) | {TECHNOLOGY_FORM}
-    for r in df.loc[~df.form.isin(forms), ["_row", "form"]].itertuples(index=False):
-        problems.append(Problem(row=int(r._row), field="form",
+    for row, form in df.loc[~df.form.isin(forms), ["_row", "form"]].itertuples(index=False, name=None):
+        problems.append(Problem(row=int(row), field="form",
                                 rule=f"unknown product form; expected one of {', '.join(sorted(forms))}",
-                                value=r.form))
+                                value=form))
     hs = df["hs_code"].fillna("").astype(str).str.replace(r"[.\s]", "", regex=True) if "hs_code" in df.columns \
         else pd.Series("", index=df.index)
     df["hs_code"] = hs
     known = _known_hs(hs)
-    for r in df.loc[hs != "", ["_row", "hs_code"]].itertuples(index=False):
-        if not known[r.hs_code]:
+    for row, code in df.loc[hs != "", ["_row", "hs_code"]].itertuples(index=False, name=None):
+        if not known[code]:
             try:
-                validate_hs_code(r.hs_code, row=int(r._row))
-                problems.append(Problem(row=int(r._row), field="hs_code", rule="unknown HS code: not a rare earth "
-                                        "tariff line in cn_hs_codes.csv", value=r.hs_code))
+                validate_hs_code(code, row=int(row))
+                problems.append(Problem(row=int(row), field="hs_code", rule="unknown HS code: not a rare earth "
+                                        "tariff line in cn_hs_codes.csv", value=code))
             except InputError as e:
                 problems.extend(e.problems)
     if "value_usd" in df.columns:
