@@ -22,6 +22,7 @@ def load_all_models() -> MetaData:
     """Import every capability's models so Base.metadata knows all tables."""
     from restrat.auth import models as _auth  # noqa: F401
     from restrat.catalog import models as _catalog  # noqa: F401
+    from restrat.environment import models as _environment  # noqa: F401
     from restrat.exports import models as _exports  # noqa: F401
     from restrat.ledger import models as _ledger  # noqa: F401
     from restrat.quota import models as _quota  # noqa: F401

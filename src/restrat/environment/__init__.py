@@ -1,0 +1,1 @@
+"""Environmental supervision: emission standards, monitoring ingestion, exceedances, compliance, wastes."""
