@@ -39,7 +39,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="restrat_session", same_site="lax",
                        max_age=12 * 3600)
     errors.install(app)
-    for router in (auth_views.router, catalog_views.router, registry_views.router, ledger_views.router):
+    for router in (auth_views.router, catalog_views.router, registry_views.router, ledger_views.router,
+                   quota_views.router):
         app.include_router(router)
     for pages in (web_views.pages, catalog_views.pages, registry_views.pages, ledger_views.pages, quota_views.pages):
         app.include_router(pages)

@@ -591,12 +591,12 @@ def allocate(*, session: Session, year: int, kind: str, total: Any, policy: opti
                    "min_group_share": policy.min_group_share},
         "objective": result.objective, "seconds": round(result.seconds, 4), "explanations": result.explanations,
         "notes": notes + [f"{n} facilities took the neutral value of {k}" for k, n in neutral.items() if n],
-        "constraints": result.rows.to_dict("records"),
-        "groups": groups.sort_values("allocated_t_reo", ascending=False).to_dict("records"),
-        "facilities": f[["code", "group", "ore_type", "capacity_t", "last_t", "penalised", "score", "lo", "hi", "x",
-                         "change_pct", "reduced_cost", "binding", "data_status"]]
+        "constraints": as_records(result.rows),
+        "groups": as_records(groups.sort_values("allocated_t_reo", ascending=False)),
+        "facilities": as_records(f[["code", "group", "ore_type", "capacity_t", "last_t", "penalised", "score", "lo",
+                                    "hi", "x", "change_pct", "reduced_cost", "binding", "data_status"]]
         .rename(columns={"x": "allocated_t_reo", "capacity_t": "capacity_t_reo", "last_t": "last_year_t_reo"})
-        .sort_values("allocated_t_reo", ascending=False).to_dict("records"),
+        .sort_values("allocated_t_reo", ascending=False)),
         "saved": 0,
     }
     if save:
@@ -608,3 +608,8 @@ def allocate(*, session: Session, year: int, kind: str, total: Any, policy: opti
             "data_status": "optimised", "source": f"restrat quota allocate ({policy.source})"}))
         out["saved"] = saved["allocations_new"]
     return out
+
+
+def as_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a frame as dicts with None for missing values (JSON has no NaN)."""
+    return df.astype(object).where(df.notna(), None).to_dict("records")

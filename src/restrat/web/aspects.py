@@ -83,7 +83,12 @@ ASPECTS: tuple[Aspect, ...] = (
                Capability("Supervision: ledger anomalies", "/ledger/anomalies",
                           "mining without or beyond quota, laundering signatures, unreceived transfers, "
                           "stock discrepancies; alerts to the facilities concerned"),
-               Capability("Quota plans and allocation optimiser", None, "planning next year's quotas"),
+               Capability("Quota allocations by group", "/quota/allocations",
+                          "published group allocations per batch (stacked), plans issued on the platform"),
+               Capability("Quota against actual production", "/quota/balances",
+                          "each facility's quota against its ledger use; over-quota alerts with penalty ranges"),
+               Capability("Allocation optimiser", "/quota/optimiser",
+                          "LP allocation of a national total with binding constraints and shadow prices explained"),
            )),
     Aspect(5, "Environmental protection",
            "resource development with environmental protection; emission standards; three-wastes recycling",
