@@ -7,7 +7,7 @@
 
     hi_f = min(capacity_f, (1 + max_change) * last_f if f held quota last year,
                (1 - penalty_reduction) * last_f if f was penalised last year)
-    lo_f = (1 - max_change) * last_f if f held quota last year and was not penalised, else 0 (never above hi_f)
+    lo_f = (1 - max_change) * last_f if f held quota last year, else 0 (never above hi_f)
 
     score_f = sum_k weight_k * value_fk, value in [0, 1], a criterion's neutral value where a facility has none.
 
@@ -95,7 +95,7 @@ def bounds(facilities: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.nda
     pen_hi = np.where(pen & held, (1 - policy.penalty_reduction) * last, np.inf)
     hi = np.minimum.reduce([cap, stab_hi, pen_hi])
     why = np.where(hi == pen_hi, "penalty cap", np.where(hi == stab_hi, "stability cap", "capacity"))
-    lo = np.minimum(np.where(held & ~pen, (1 - policy.max_change) * last, 0.0), hi)
+    lo = np.minimum(np.where(held, (1 - policy.max_change) * last, 0.0), hi)
     return lo, hi, why
 
 

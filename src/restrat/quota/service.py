@@ -43,15 +43,16 @@ def national_history(*, session: Session, limit: int | None = None) -> list[dict
 
 def group_history(*, session: Session, kind: str | None = None) -> pd.DataFrame:
     """Published allocations to enterprise groups (real, with source and status), by year and batch."""
-    stmt = select(models.GroupQuota.year, models.GroupQuota.batch, models.GroupQuota.group_name_en,
+    stmt = select(models.GroupQuota.year, models.GroupQuota.batch, models.GroupQuota.group_id,
+                  models.GroupQuota.group_name_en,
                   models.GroupQuota.kind, models.GroupQuota.ore_type, models.GroupQuota.tonnes_reo,
                   models.GroupQuota.share_pct, models.GroupQuota.status, models.GroupQuota.source,
                   models.GroupQuota.note).order_by(models.GroupQuota.year, models.GroupQuota.batch)
     if kind:
         stmt = stmt.where(models.GroupQuota.kind == kind)
     return pd.DataFrame(session.execute(stmt).mappings().all(),
-                        columns=["year", "batch", "group_name_en", "kind", "ore_type", "tonnes_reo", "share_pct",
-                                 "status", "source", "note"])
+                        columns=["year", "batch", "group_id", "group_name_en", "kind", "ore_type", "tonnes_reo",
+                                 "share_pct", "status", "source", "note"])
 
 
 def annual_national(*, session: Session) -> pd.DataFrame:

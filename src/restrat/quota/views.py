@@ -178,7 +178,7 @@ def allocations_page(request: Request, kind: str = "mining", session: Session = 
     return render(request, "quota/allocations.html", user=user, kind=kind, figure=quota_charts.group_chart(bars, title),
                   groups=service.as_records(groups), plans=plan_rows,
                   summary=service.as_records(summary) if summary is not None else None,
-                  left_out=int((groups["batch"] == "1+2").sum() + groups["tonnes_reo"].isna().sum()))
+                  left_out=int((~quota_charts.charted(groups)).sum()))
 
 
 def _years(session: Session) -> list[int]:
@@ -200,7 +200,12 @@ def balances_page(request: Request, year: int | None = None, session: Session = 
         df = service.balances(session=session, year=year, enterprise_id=scope)
         found = service.infractions(session=session, year=year, enterprise_id=scope)
     totals = df.groupby("kind", as_index=False)[["quota_t_reo", "used_t_reo"]].sum()
-    return render(request, "quota/balances.html", user=user, years=years, year=year,
+    provisions = list(dict.fromkeys((i["penalty"], i["penalty_source"], i["next_year"], i["next_year_source"])
+                                    for i in found))
+    for i in found:
+        i["provision"] = provisions.index((i["penalty"], i["penalty_source"], i["next_year"],
+                                           i["next_year_source"])) + 1
+    return render(request, "quota/balances.html", user=user, years=years, year=year, provisions=provisions,
                   rows=service.as_records(df), totals=service.as_records(totals), infractions=found,
                   figure=quota_charts.balance_chart(df) if len(df) else None, national_only=False,
                   illustrative=bool((df["data_status"] == "illustrative").any()))
