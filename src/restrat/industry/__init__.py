@@ -1,0 +1,1 @@
+"""Industry analytics: concentration, merger screening, access conditions, clusters."""

@@ -1,0 +1,82 @@
+"""Request and response shapes of the industry API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+
+class Cell(BaseModel):
+    """The market cell a figure belongs to (only the dimensions asked for are set)."""
+
+    stage: str | None = None
+    ore_type: str | None = None
+    region: str | None = None
+    country: str | None = None
+    year: int | None = None
+
+
+class ConcentrationOut(Cell):
+    total: float = Field(description="Market size in the measure's unit")
+    owners: int = Field(description="Owners (groups, or enterprises outside any group) with a positive value")
+    hhi: float = Field(description="Herfindahl-Hirschman index on shares in percent (0-10,000)")
+    cr_n: float = Field(description="Combined share (percent) of the n largest owners")
+    n: int
+    leader: str
+    leader_share_pct: float
+
+
+class MergerIn(BaseModel):
+    owners: list[str] = Field(min_length=1, description="Owners (group or enterprise codes) that merge")
+    into: str = Field(min_length=1, description="The merged owner's code (may be one of owners, or new)")
+    measure: str = Field("capacity", description="capacity, production or quota")
+    by: list[str] = Field(default_factory=lambda: ["stage"], description="Dimensions of the market cells")
+    on: dt.date | None = Field(None, description="Date of the capacity snapshot (default today)")
+    years: list[int] | None = Field(None, description="Years to include (production, quota, capacity by year)")
+    n: int = Field(4, ge=1)
+    guideline_on: dt.date | None = Field(None, description="Screen with the guideline in force on this date")
+
+
+class MergerOut(Cell):
+    total: float
+    hhi_pre: float
+    hhi_post: float
+    delta_hhi: float
+    cr_n_pre: float
+    cr_n_post: float
+    owners_pre: int
+    owners_post: int
+    leader_post: str
+    merged_share_pct: float
+    highly_concentrated: bool
+    significant_increase: bool
+    presumed_harmful: bool
+    guideline: str
+
+
+class AccessCheckOut(BaseModel):
+    code: str
+    name: str
+    stage: str
+    ore_type: str
+    capacity: float | None = Field(description="Registered capacity, t REO/yr")
+    verdict: str = Field(description="falls_short, indeterminate, meets, not_assessed or no_conditions")
+    version: str | None = Field(description="Version of the access conditions applied")
+    reasons: str = Field(description="Why the facility falls short or cannot be decided")
+    not_assessed: str = Field(description="Conditions the registry holds no data for")
+    data_status: str
+    source: str
+
+
+class ClusterOut(BaseModel):
+    cluster: int
+    facilities: int
+    lat: float
+    lon: float
+    region: str
+    country: str
+    stages_present: str
+    stages_missing: str
+    completeness: float = Field(description="Share of the chain's stages (mining to product) present")
+    capacity_by_stage_t_reo: dict[str, float]

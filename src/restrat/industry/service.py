@@ -1,0 +1,277 @@
+"""Industry service: concentration and merger screening on capacity, ledger production or quota, with group
+ownership over time from the registry; access-condition checks; facility clusters. No web framework here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from restrat.catalog import reference
+from restrat.errors import InputError, Problem
+from restrat.industry import access, clusters
+from restrat.industry import concentration as conc
+from restrat.registry import models as registry_models
+
+DATA = Path(str(resources.files("restrat.industry") / "data"))
+EPOCH = dt.date(1970, 1, 1)
+MEASURES = {
+    "capacity": ("stage", "ore_type", "region", "country", "year"),
+    "production": ("stage", "ore_type", "region", "country", "year"),
+    "quota": ("stage", "ore_type", "year"),
+}
+UNITS = {"capacity": "t REO/yr", "production": "t REO", "quota": "t REO"}
+QUOTA_STAGE = {"mining": "mining", "smelting_separation": "separation"}
+QUOTA_SOURCE = "cn_quota_groups.csv (shipped reference data; each row's source URL is in the file)"
+
+
+def _day(d: dt.date) -> int:
+    return (d - EPOCH).days
+
+
+def _days(values: pd.Series) -> pd.Series:
+    """Dates (or None) as day numbers since 1970-01-01; missing stays NaN."""
+    return (pd.to_datetime(values) - pd.Timestamp(EPOCH)).dt.days
+
+
+def _check_request(measure: str, by: list[str], n: int) -> None:
+    problems = []
+    if measure not in MEASURES:
+        problems.append(Problem(field="measure", rule=f"must be one of {list(MEASURES)}", value=measure))
+    else:
+        problems += [Problem(field="by", rule=f"must be among {list(MEASURES[measure])} for {measure}", value=b)
+                     for b in by if b not in MEASURES[measure]]
+    if n < 1:
+        problems.append(Problem(field="n", rule="must be at least 1", value=n))
+    if problems:
+        raise InputError(problems)
+
+
+def memberships(*, session: Session) -> pd.DataFrame:
+    """Every group membership with its dates as day numbers (valid_to open-ended = NaN)."""
+    stmt = (select(registry_models.GroupMembership.enterprise_id, registry_models.EnterpriseGroup.code.label("group"),
+                   registry_models.GroupMembership.valid_from, registry_models.GroupMembership.valid_to,
+                   registry_models.GroupMembership.share_pct)
+            .join(registry_models.EnterpriseGroup))
+    m = pd.DataFrame(session.execute(stmt).all(), columns=["enterprise_id", "group", "valid_from", "valid_to",
+                                                           "share_pct"])
+    m["from_day"] = _days(m.valid_from)
+    m["to_day"] = _days(m.valid_to)
+    return m
+
+
+def attach_owners(units: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Units (enterprise_id, enterprise, day) with `owner`: the group holding the largest share of the enterprise
+    on that day, else the enterprise itself; `owner_kind` says which."""
+    units = units.reset_index(drop=True)
+    pairs = units[["enterprise_id", "day"]].reset_index().merge(members, on="enterprise_id")
+    live = pairs[(pairs.from_day <= pairs.day) & (pairs.to_day.isna() | (pairs.to_day >= pairs.day))]
+    best = live.sort_values(["index", "share_pct"], ascending=[True, False]).drop_duplicates("index")
+    group = pd.Series(best.group.to_numpy(), index=best["index"].to_numpy()).reindex(units.index)
+    return units.assign(owner=group.fillna(units.enterprise), owner_kind=np.where(group.isna(), "enterprise",
+                                                                                  "group"))
+
+
+def _facilities(session: Session) -> pd.DataFrame:
+    f = registry_models.Facility
+    stmt = select(f.id, f.code, f.name, f.enterprise_id, registry_models.Enterprise.code.label("enterprise"), f.stage,
+                  f.ore_type, f.region, f.country, f.capacity_t_reo_per_year, f.start_date, f.end_date,
+                  f.operating_status, f.data_status).join(registry_models.Enterprise)
+    cols = ["facility_id", "code", "name", "enterprise_id", "enterprise", "stage", "ore_type", "region", "country",
+            "capacity", "start_date", "end_date", "operating_status", "data_status"]
+    df = pd.DataFrame(session.execute(stmt).all(), columns=cols)
+    df["start_day"] = _days(df.start_date)
+    df["end_day"] = _days(df.end_date)
+    return df
+
+
+def capacity_frame(*, session: Session, days: list[dt.date]) -> pd.DataFrame:
+    """Capacity of active facilities operating on each day, with its owner then (t REO/yr)."""
+    fac = _facilities(session)
+    fac = fac[(fac.operating_status == "active") & fac.capacity.notna()]
+    when = pd.DataFrame({"day": [_day(d) for d in days], "year": [d.year for d in days]})
+    cells = fac.merge(when, how="cross")
+    cells = cells[(cells.start_day.isna() | (cells.start_day <= cells.day))
+                  & (cells.end_day.isna() | (cells.end_day >= cells.day))]
+    cells = attach_owners(cells, memberships(session=session))
+    return cells.assign(value=cells.capacity.astype(float))
+
+
+def production_frame(*, session: Session, years: list[int] | None = None) -> pd.DataFrame:
+    """REO (t) in the batches each facility made by extraction or processing, per day, owned by whoever owned the
+    enterprise that day; summed per facility, day and owner."""
+    where, params = "", {}
+    if years:
+        where = " AND e.at_epoch_s >= :a AND e.at_epoch_s < :b"
+        params = {"a": _day(dt.date(min(years), 1, 1)) * 86400, "b": _day(dt.date(max(years) + 1, 1, 1)) * 86400}
+    sql = ("SELECT e.facility_id, e.at_epoch_s / 86400 AS day, SUM(b.reo_kg) FROM ledger_event e "
+           "JOIN ledger_batch b ON b.event_id = e.id WHERE e.kind IN ('extraction', 'processing')"
+           f"{where} GROUP BY e.facility_id, e.at_epoch_s / 86400")
+    made = pd.DataFrame(session.execute(text(sql), params).all(), columns=["facility_id", "day", "reo_kg"])
+    fac = _facilities(session).drop(columns=["capacity", "name", "data_status"])
+    cells = made.merge(fac, on="facility_id")
+    cells = attach_owners(cells, memberships(session=session))
+    cells["year"] = (pd.Timestamp(EPOCH) + pd.to_timedelta(cells.day, unit="D")).dt.year
+    if years:
+        cells = cells[cells.year.isin(years)]
+    return cells.assign(value=cells.reo_kg.astype(float) / 1000.0)
+
+
+@cache
+def _quota_rows() -> pd.DataFrame:
+    q = reference.read("cn_quota_groups.csv")
+    q["tonnes_reo"] = pd.to_numeric(q.tonnes_reo, errors="coerce")
+    overlap = pd.read_csv(DATA / "quota_overlapping_rows.csv", dtype=str)
+    q = q.merge(overlap[["year", "batch", "group_name_en"]].assign(_overlap=True),
+                on=["year", "batch", "group_name_en"], how="left")
+    q = q[q.tonnes_reo.notna() & ~q.batch.str.contains("+", regex=False) & q._overlap.isna()]
+    key = ["year", "batch", "group_name_en", "kind"]
+    has_total = q.assign(t=q.ore_type == "total").groupby(key).t.transform("any")
+    q = q[(q.ore_type == "total") | ~has_total]
+    return q.drop(columns=["_overlap"]).reset_index(drop=True)
+
+
+def quota_frame(*, session: Session | None = None) -> pd.DataFrame:
+    """Group quota allocations from cn_quota_groups.csv, one row per group, year, batch, stage and ore type.
+
+    Row rules (see docs/industry.md): share-only rows and batch sums such as "1+2" are left out, and so are rows
+    listed in industry/data/quota_overlapping_rows.csv; where a group's batch has a 'total' row its rock/ionic
+    rows (included in that total) are left out. Owners are registry group codes where a group has that English
+    name, else the name as printed."""
+    q = _quota_rows().copy()
+    names = {}
+    if session is not None:
+        names = dict(session.execute(select(registry_models.EnterpriseGroup.name_en,
+                                            registry_models.EnterpriseGroup.code)).all())
+    q["owner"] = q.group_name_en.replace(names)
+    q["stage"] = q.kind.map(QUOTA_STAGE)
+    return q.assign(year=q.year.astype(int), value=q.tonnes_reo.astype(float))
+
+
+def measure_frame(*, session: Session, measure: str, by: list[str], on: dt.date | None = None,
+                  years: list[int] | None = None) -> pd.DataFrame:
+    """The owner/value rows concentration is computed on, for a measure."""
+    if measure == "capacity":
+        if "year" in by:
+            span = years or list(range(2010, (on or dt.date.today()).year + 1))
+            return capacity_frame(session=session, days=[dt.date(y, 12, 31) for y in span])
+        return capacity_frame(session=session, days=[on or dt.date.today()])
+    if measure == "production":
+        return production_frame(session=session, years=years)
+    frame = quota_frame(session=session)
+    return frame[frame.year.isin(years)] if years else frame
+
+
+def concentration(*, session: Session, measure: str = "capacity", by: list[str] | None = None,
+                  on: dt.date | None = None, years: list[int] | None = None, n: int = 4) -> pd.DataFrame:
+    """HHI and CR-n per cell of the `by` dimensions, on capacity (at a date, or at each year end when `year` is a
+    dimension), ledger production or quota."""
+    by = list(by or [])
+    _check_request(measure, by, n)
+    frame = measure_frame(session=session, measure=measure, by=by, on=on, years=years)
+    return conc.concentration(frame, by=by, n=n)
+
+
+def owner_shares(*, session: Session, measure: str = "capacity", by: list[str] | None = None,
+                 on: dt.date | None = None, years: list[int] | None = None) -> pd.DataFrame:
+    """Each owner's value and share per cell."""
+    by = list(by or [])
+    _check_request(measure, by, 1)
+    return conc.shares(measure_frame(session=session, measure=measure, by=by, on=on, years=years), by=by)
+
+
+def merger_rules() -> pd.DataFrame:
+    """The merger-screening guidelines as dated rows (industry/data/merger_screening.csv)."""
+    rules = pd.read_csv(DATA / "merger_screening.csv", dtype={"share_presumption_pct_above": float})
+    rules["effective_date"] = pd.to_datetime(rules.effective_date).dt.date
+    return rules.sort_values("effective_date").reset_index(drop=True)
+
+
+def merger_rule(*, on: dt.date | None = None) -> pd.Series:
+    """The screening guideline in force on a date (the newest one effective by then)."""
+    day = on or dt.date.today()
+    rules = merger_rules()
+    live = rules[rules.effective_date <= day]
+    if live.empty:
+        raise InputError(Problem(field="guideline_on", rule=f"no merger guideline in force before "
+                                                            f"{rules.effective_date.min()}", value=str(day)))
+    return live.iloc[-1]
+
+
+def screen_merger(*, session: Session, owners: list[str], into: str, measure: str = "capacity",
+                  by: list[str] | None = None, on: dt.date | None = None, years: list[int] | None = None,
+                  n: int = 4, guideline_on: dt.date | None = None) -> pd.DataFrame:
+    """Change in HHI and CR-n per cell if `owners` merged into `into`, screened by the guideline in force."""
+    by = list(by or [])
+    _check_request(measure, by, n)
+    frame = measure_frame(session=session, measure=measure, by=by, on=on, years=years)
+    known = set(frame.owner)
+    missing = [o for o in owners if o not in known]
+    problems = [Problem(field="owners", rule=f"no {measure} owned by this owner in the data", value=o)
+                for o in missing]
+    if len(set(owners)) < 2 and not (len(owners) == 1 and into not in owners):
+        problems.append(Problem(field="owners", rule="name at least two owners, or one owner moving into a new "
+                                                     "group", value=owners))
+    if problems:
+        raise InputError(problems)
+    return conc.screen_merger(frame, by=by, owners=owners, into=into, rule=merger_rule(on=guideline_on), n=n)
+
+
+# ---- access conditions ----------------------------------------------------------------------------------------
+
+
+def access_conditions(*, on: dt.date | None = None) -> pd.DataFrame:
+    """The access conditions (cn_access_conditions.csv) with derived end dates; those in force on a date if given."""
+    rules = access.dated_conditions(reference.read("cn_access_conditions.csv"))
+    return access.in_force(rules, on) if on else rules
+
+
+def access_checks(*, session: Session, on: dt.date | None = None, only_short: bool = False) -> pd.DataFrame:
+    """Every facility operating in China on a date checked against the access conditions then in force."""
+    day = on or dt.date.today()
+    fac = _facilities(session)
+    live = fac[(fac.country == "China") & (fac.start_day.isna() | (fac.start_day <= _day(day)))
+               & (fac.end_day.isna() | (fac.end_day >= _day(day)))]
+    checks = access.check(live, access_conditions(on=day), mapping=access.mapping(DATA))
+    return checks[checks.verdict == "falls_short"] if only_short else checks
+
+
+# ---- clusters -------------------------------------------------------------------------------------------------
+
+
+def facility_clusters(*, session: Session, eps_km: float = 60.0, min_samples: int = 3,
+                      stages: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """DBSCAN clusters of facilities on great-circle distance: (facilities with their cluster, cluster summary
+    with stages present, chain completeness and capacity by stage)."""
+    if eps_km <= 0:
+        raise InputError(Problem(field="eps_km", rule="must be above 0", value=eps_km))
+    if min_samples < 1:
+        raise InputError(Problem(field="min_samples", rule="must be at least 1", value=min_samples))
+    f = registry_models.Facility
+    stmt = select(f.code, f.name, f.stage, f.lat, f.lon, f.capacity_t_reo_per_year, f.country, f.region,
+                  f.data_status)
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=["code", "name", "stage", "lat", "lon",
+                                                               "capacity_t_reo_per_year", "country", "region",
+                                                               "data_status"])
+    chain = stages or clusters.CHAIN_STAGES
+    labelled = clusters.label(frame, eps_km=eps_km, min_samples=min_samples)
+    return labelled, clusters.summary(labelled, chain=chain)
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as plain dicts with missing values as None (JSON has no NaN)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def cluster_records(summary: pd.DataFrame) -> list[dict]:
+    """Cluster summaries with capacity by stage gathered into one mapping."""
+    cap_cols = [c for c in summary.columns if c.startswith("capacity_")]
+    rows = records(summary.drop(columns=cap_cols))
+    caps = summary[cap_cols].rename(columns=lambda c: c.removeprefix("capacity_")).to_dict("records")
+    return [{**r, "capacity_by_stage_t_reo": c} for r, c in zip(rows, caps, strict=True)]

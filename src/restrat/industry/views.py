@@ -1,0 +1,133 @@
+"""Industry routes: REST API under /api/v1/industry and the concentration, access and cluster pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from restrat.api.deps import current_user, get_session
+from restrat.auth import models as auth_models
+from restrat.errors import InputError
+from restrat.industry import clusters, service
+from restrat.industry.schemas import AccessCheckOut, ClusterOut, ConcentrationOut, MergerIn, MergerOut
+from restrat.store.limits import time_limit
+from restrat.web import industry_charts
+from restrat.web.render import page_user, render
+
+router = APIRouter(prefix="/api/v1/industry", tags=["industry"], dependencies=[Depends(current_user)])
+pages = APIRouter(include_in_schema=False)
+BY_HELP = "Dimension of the market cells; repeat for several (stage, ore_type, region, country, year)"
+
+
+@router.get("/concentration", response_model=list[ConcentrationOut], summary="HHI and CR-n per market cell")
+def concentration(measure: str = Query("capacity", description="capacity, production (ledger) or quota"),
+                  by: list[str] = Query(["stage"], description=BY_HELP),
+                  on: dt.date | None = Query(None, description="Capacity snapshot date (default today)"),
+                  year: list[int] | None = Query(None, description="Years to include; repeat for several"),
+                  n: int = Query(4, ge=1, description="n of CR-n"),
+                  session: Session = Depends(get_session)) -> list[dict[str, Any]]:
+    with time_limit(session):
+        frame = service.concentration(session=session, measure=measure, by=by, on=on, years=year, n=n)
+    return service.records(frame)
+
+
+@router.post("/mergers/screen", response_model=list[MergerOut], summary="Simulate a merger and screen it")
+def screen_merger(body: MergerIn, session: Session = Depends(get_session)) -> list[dict[str, Any]]:
+    with time_limit(session):
+        frame = service.screen_merger(session=session, owners=body.owners, into=body.into, measure=body.measure,
+                                      by=body.by, on=body.on, years=body.years, n=body.n,
+                                      guideline_on=body.guideline_on)
+    return service.records(frame)
+
+
+@router.get("/access-checks", response_model=list[AccessCheckOut],
+            summary="Facilities checked against the access conditions in force on a date")
+def access_checks(on: dt.date | None = Query(None, description="Date (default today)"),
+                  only_short: bool = Query(False, description="Only facilities that fall short"),
+                  session: Session = Depends(get_session)) -> list[dict[str, Any]]:
+    return service.records(service.access_checks(session=session, on=on, only_short=only_short))
+
+
+@router.get("/clusters", response_model=list[ClusterOut], summary="Facility clusters with chain completeness")
+def facility_clusters(eps_km: float = Query(60.0, gt=0, description="DBSCAN radius, km of great-circle distance"),
+                      min_samples: int = Query(3, ge=1, description="DBSCAN minimum facilities in a core's radius"),
+                      session: Session = Depends(get_session)) -> list[dict[str, Any]]:
+    _, summary = service.facility_clusters(session=session, eps_km=eps_km, min_samples=min_samples)
+    return service.cluster_records(summary)
+
+
+# ---- web pages ----------------------------------------------------------------------------------------------------
+
+
+def _date_or_none(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+@pages.get("/industry/concentration", response_class=HTMLResponse)
+def concentration_page(request: Request, measure: str = "quota", dim: str = "stage",
+                       session: Session = Depends(get_session),
+                       user: auth_models.User = Depends(page_user)) -> Response:
+    error = None
+    if measure not in service.MEASURES or dim not in service.MEASURES[measure] or dim == "year":
+        error = f"measure {measure!r} by {dim!r} is not available; showing quota by stage."
+        measure, dim = "quota", "stage"
+    with time_limit(session):
+        series = service.concentration(session=session, measure=measure, by=[dim, "year"])
+        owners = service.owner_shares(session=session, measure=measure, by=[])
+    rule = service.merger_rule()
+    figure = industry_charts.hhi_chart(series, dim=dim, threshold=float(rule.highly_concentrated_hhi_above),
+                                       guideline=str(rule.guideline))
+    latest = series[series.year == series.year.max()] if len(series) else series
+    return render(request, "industry/concentration.html", user=user, measure=measure, dim=dim, error=error,
+                  measures=service.MEASURES, unit=service.UNITS[measure], figure=figure,
+                  rows=service.records(series.sort_values(["year", dim], ascending=[False, True])),
+                  latest=service.records(latest), owners=service.records(owners.head(30)), rule=rule,
+                  quota_source=service.QUOTA_SOURCE)
+
+
+@pages.post("/industry/merger", response_class=HTMLResponse)
+def merger_fragment(request: Request, measure: str = Form("quota"), dim: str = Form("stage"),
+                    owners: list[str] = Form(default_factory=list), into: str = Form(""),
+                    session: Session = Depends(get_session), user: auth_models.User = Depends(page_user)) -> Response:
+    try:
+        with time_limit(session):
+            result = service.screen_merger(session=session, owners=owners, into=into.strip() or "MERGED",
+                                           measure=measure, by=[dim, "year"])
+    except InputError as e:
+        return render(request, "industry/merger_result.html", user=user, problems=e.lines(), rows=[])
+    result = result.sort_values(["year", dim], ascending=[False, True])
+    figure = industry_charts.merger_chart(result.head(12), cell_cols=[dim, "year"])
+    return render(request, "industry/merger_result.html", user=user, problems=[], rows=service.records(result),
+                  dim=dim, figure=figure, owners=owners, into=into.strip() or "MERGED")
+
+
+@pages.get("/industry/access", response_class=HTMLResponse)
+def access_page(request: Request, on: str | None = None, session: Session = Depends(get_session),
+                user: auth_models.User = Depends(page_user)) -> Response:
+    try:
+        day, error = _date_or_none(on) or dt.date.today(), None
+    except ValueError:
+        day, error = dt.date.today(), f"{on!r} is not a date (YYYY-MM-DD); showing today."
+    checks = service.access_checks(session=session, on=day)
+    rules = service.access_conditions(on=day)
+    return render(request, "industry/access.html", user=user, on=day, error=error,
+                  figure=industry_charts.access_chart(checks) if len(checks) else None,
+                  short=service.records(checks[checks.verdict.isin(["falls_short", "indeterminate"])]),
+                  counts=checks.verdict.value_counts().to_dict(), rules=service.records(rules))
+
+
+@pages.get("/industry/clusters", response_class=HTMLResponse)
+def clusters_page(request: Request, eps_km: float = 60.0, min_samples: int = 3,
+                  session: Session = Depends(get_session), user: auth_models.User = Depends(page_user)) -> Response:
+    eps_km, min_samples = max(eps_km, 1.0), max(min_samples, 1)
+    labelled, summary = service.facility_clusters(session=session, eps_km=eps_km, min_samples=min_samples)
+    return render(request, "industry/clusters.html", user=user, eps_km=eps_km, min_samples=min_samples,
+                  map_figure=industry_charts.cluster_map(labelled, summary),
+                  bar_figure=industry_charts.completeness_chart(summary, chain=clusters.CHAIN_STAGES),
+                  clusters=service.records(summary), chain=clusters.CHAIN_STAGES,
+                  unclustered=int((labelled.cluster == clusters.NOISE).sum()),
+                  illustrative=int((labelled.data_status == "illustrative").sum()), total=len(labelled))

@@ -1,0 +1,111 @@
+"""Plotly figures of the industry and association pages (plain dicts for Plotly.js)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from restrat.web.charts import COLORWAY, FONT, STAGE_COLOURS, _clean
+
+VERDICT_COLOURS = {"falls_short": "#b3261e", "indeterminate": "#e0a100", "meets": "#2ca02c",
+                   "not_assessed": "#9aa0a6", "no_conditions": "#d9dcd6"}
+
+
+def _layout(height: int, **extra: Any) -> dict[str, Any]:
+    return {"font": FONT, "height": height, "margin": {"l": 70, "r": 10, "t": 30, "b": 40}, "colorway": COLORWAY,
+            "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}, **extra}
+
+
+def hhi_chart(frame: pd.DataFrame, *, dim: str, threshold: float, guideline: str) -> dict[str, Any]:
+    """HHI over years, one line per value of dim, with the guideline's 'highly concentrated' level dashed."""
+    traces = []
+    years = [int(y) for y in frame.year] or [0]
+    span = pd.Index(range(min(years), max(years) + 1), name="year")
+    for key, part in frame.groupby(dim, sort=True):
+        # every year of the span, so a year without figures is a gap in the line, not a straight join
+        part = part.set_index("year").reindex(span).reset_index()
+        traces.append({"type": "scatter", "mode": "lines+markers", "name": str(key), "connectgaps": False,
+                       "x": [int(y) for y in part.year], "y": [_clean(round(float(v), 1)) for v in part.hhi],
+                       "customdata": [[str(lead), _clean(s), _clean(o)]
+                                      for lead, s, o in zip(part.leader, part.leader_share_pct, part.owners,
+                                                            strict=True)],
+                       "hovertemplate": "%{x}: HHI %{y:,.0f}<br>leader %{customdata[0]} (%{customdata[1]} %)"
+                                        "<br>%{customdata[2]} owners<extra>" + str(key) + "</extra>",
+                       "line": {"color": STAGE_COLOURS.get(str(key))} if str(key) in STAGE_COLOURS else {}})
+    traces.append({"type": "scatter", "mode": "lines", "name": f"highly concentrated above {threshold:,.0f}",
+                   "x": [min(years), max(years)], "y": [threshold, threshold], "hoverinfo": "skip",
+                   "line": {"dash": "dash", "color": "#b3261e", "width": 1}})
+    return {"data": traces, "layout": _layout(
+        380, yaxis={"title": {"text": "HHI"}, "range": [0, 10_500], "gridcolor": "#eee"},
+        xaxis={"dtick": 1}, annotations=[{"text": guideline, "xref": "paper", "yref": "paper", "x": 1, "y": 0,
+                                          "xanchor": "right", "yanchor": "bottom", "showarrow": False,
+                                          "font": {"size": 10, "color": "#666"}}])}
+
+
+def merger_chart(result: pd.DataFrame, *, cell_cols: list[str]) -> dict[str, Any]:
+    """HHI before and after the merger per cell (grouped bars)."""
+    labels = (result[cell_cols].astype(str).agg(" ".join, axis=1).tolist() if cell_cols
+              else ["whole market"] * len(result))
+    traces = [{"type": "bar", "name": name, "x": labels, "y": [round(float(v), 1) for v in result[col]],
+               "marker": {"color": colour}, "hovertemplate": "%{x}: HHI %{y:,.0f}<extra>" + name + "</extra>"}
+              for name, col, colour in (("before", "hhi_pre", "#9aa0a6"), ("after", "hhi_post", "#1f77b4"))]
+    return {"data": traces, "layout": _layout(320, barmode="group",
+                                              yaxis={"title": {"text": "HHI"}, "gridcolor": "#eee"})}
+
+
+def access_chart(checks: pd.DataFrame) -> dict[str, Any]:
+    """Facilities by stage and verdict (stacked bars)."""
+    counts = checks.groupby(["stage", "verdict"]).size().unstack(fill_value=0)
+    traces = [{"type": "bar", "name": v.replace("_", " "), "x": list(counts.index),
+               "y": [int(n) for n in counts[v]], "marker": {"color": VERDICT_COLOURS[v]},
+               "hovertemplate": "%{x}: %{y} facilities<extra>" + v.replace("_", " ") + "</extra>"}
+              for v in VERDICT_COLOURS if v in counts.columns]
+    return {"data": traces, "layout": _layout(300, barmode="stack",
+                                              yaxis={"title": {"text": "facilities"}, "gridcolor": "#eee"})}
+
+
+def cluster_map(labelled: pd.DataFrame, summary: pd.DataFrame) -> dict[str, Any]:
+    """Facilities coloured by cluster (grey: in no cluster), centred on China."""
+    traces = []
+    completeness = dict(zip(summary.cluster, summary.completeness, strict=True))
+    for key, part in labelled.groupby("cluster", sort=True):
+        name = "no cluster" if key == -1 else f"cluster {key} ({completeness.get(key, 0):.0%} of chain)"
+        traces.append({
+            "type": "scattergeo", "mode": "markers", "name": name,
+            "lat": [float(v) for v in part.lat], "lon": [float(v) for v in part.lon], "text": list(part.name),
+            "customdata": [[c, s, _clean(cap)] for c, s, cap in zip(part.code, part.stage,
+                                                                    part.capacity_t_reo_per_year, strict=True)],
+            "hovertemplate": "<b>%{text}</b> (%{customdata[0]})<br>%{customdata[1]}, %{customdata[2]:,.0f} "
+                             "t REO/yr<extra>" + name + "</extra>",
+            "marker": {"size": 7, "opacity": 0.8, **({"color": "#b0b0b0"} if key == -1 else {})}})
+    layout = _layout(480, geo={"projection": {"type": "natural earth", "scale": 3.4},
+                               "center": {"lon": 110, "lat": 31}, "showland": True, "landcolor": "#eef0ea",
+                               "showcountries": True, "countrycolor": "#b9bcb4", "showframe": False})
+    layout["margin"] = {"l": 0, "r": 0, "t": 10, "b": 0}
+    layout["legend"] = {"orientation": "v", "x": 1, "xanchor": "right", "y": 1, "bgcolor": "rgba(255,255,255,0.8)"}
+    return {"data": traces, "layout": layout}
+
+
+def completeness_chart(summary: pd.DataFrame, *, chain: list[str]) -> dict[str, Any]:
+    """Capacity by stage per cluster (stacked bars), clusters labelled with their completeness."""
+    labels = [f"cluster {c} · {r} · {p:.0%}" for c, r, p in zip(summary.cluster, summary.region,
+                                                                 summary.completeness, strict=True)]
+    traces = [{"type": "bar", "orientation": "h", "name": s, "y": labels,
+               "x": [float(v) for v in summary[f"capacity_{s}"]], "marker": {"color": STAGE_COLOURS.get(s)},
+               "hovertemplate": "%{y}: %{x:,.0f} t REO/yr<extra>" + s + "</extra>"} for s in chain]
+    layout = _layout(max(260, 28 * len(summary) + 80), barmode="stack",
+                     xaxis={"title": {"text": "capacity, t REO/yr"}, "gridcolor": "#eee", "tickformat": ",d"},
+                     yaxis={"autorange": "reversed"})
+    layout["margin"]["l"] = 260
+    return {"data": traces, "layout": layout}
+
+
+def index_chart(index: pd.DataFrame) -> dict[str, Any]:
+    """Published reference prices per product over months; suppressed months leave a gap."""
+    traces = []
+    for (product, currency), part in index.sort_values("period").groupby(["product", "currency"], sort=True):
+        traces.append({"type": "scatter", "mode": "lines+markers", "name": f"{product} ({currency})",
+                       "x": list(part.period), "y": [_clean(v) for v in part.index_price], "connectgaps": False,
+                       "hovertemplate": "%{x}: %{y:,.2f} " + currency + "/kg<extra>" + product + "</extra>"})
+    return {"data": traces, "layout": _layout(360, yaxis={"title": {"text": "price per kg"}, "gridcolor": "#eee"})}

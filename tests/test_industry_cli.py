@@ -1,0 +1,44 @@
+"""`restrat industry ...` on a migrated empty database plus the shipped quota data: --json and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from restrat.cli import run
+
+
+@pytest.fixture
+def cli_db(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    from restrat.store.db import get_engine
+
+    monkeypatch.setenv("RESTRAT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    get_engine.cache_clear()
+    assert run(["db", "upgrade"]) == 0
+    yield
+    get_engine.cache_clear()
+
+
+def test_quota_concentration_and_merger_as_json(cli_db, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run(["industry", "concentration", "--measure", "quota", "--by", "stage", "--by", "year",
+                "--year", "2024", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["stage"]: r["total"] for r in rows} == {"mining": 134_900, "separation": 127_000}
+    assert run(["industry", "merger", "--measure", "quota", "--by", "stage", "--year", "2020",
+                "--owner", "China Southern Rare Earth", "--owner", "Chinalco Rare Earth", "--into", "CREG",
+                "--json"]) == 0
+    mining = next(r for r in json.loads(capsys.readouterr().out) if r["stage"] == "mining")
+    assert mining["presumed_harmful"] is True and mining["delta_hhi"] > 100
+
+
+def test_bad_dimension_is_one_line_naming_the_field(cli_db, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run(["industry", "concentration", "--measure", "quota", "--by", "region"]) == 2
+    assert "field 'by'" in capsys.readouterr().err
+
+
+def test_access_and_clusters_on_an_empty_registry(cli_db, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run(["industry", "access", "--on", "2016-07-01", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert run(["industry", "clusters", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
