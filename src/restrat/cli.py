@@ -12,6 +12,7 @@ import typer
 from restrat.catalog import reference
 from restrat.catalog import service as catalog
 from restrat.cli_support import emit, emit_one, err, out, progress, row_dicts, session
+from restrat.environment import cli as environment_cli
 from restrat.errors import Forbidden, InputError, NotFound, Problem
 from restrat.ledger import cli as ledger_cli
 from restrat.quota import cli as quota_cli
@@ -34,6 +35,7 @@ app.add_typer(reference_app, name="reference")
 app.add_typer(users_app, name="users")
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(ledger_cli.synth_app, name="synth")
+app.add_typer(environment_cli.app, name="environment")
 app.add_typer(quota_cli.app, name="quota")
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
@@ -73,7 +75,8 @@ def seed_demo(seed: int = typer.Option(7, "--seed", help="Random seed of the ill
     from restrat.demo.service import seed_demo as build
 
     steps = ["migrate", "catalog reference data", "enterprise groups", "quota history", "enterprises and facilities",
-             "group ownership over time", "demo users", "synthetic ledger"]
+             "group ownership over time", "demo users", "synthetic ledger",
+             "environmental monitoring"]
     with progress() as bar:
         task = bar.add_task("demo", total=len(steps))
         if reset:

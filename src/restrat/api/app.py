@@ -14,6 +14,7 @@ from restrat.api import errors
 from restrat.auth import service as auth
 from restrat.auth import views as auth_views
 from restrat.catalog import views as catalog_views
+from restrat.environment import views as environment_views
 from restrat.ledger import views as ledger_views
 from restrat.quota import views as quota_views
 from restrat.registry import views as registry_views
@@ -44,5 +45,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         app.include_router(router)
     for pages in (web_views.pages, catalog_views.pages, registry_views.pages, ledger_views.pages, quota_views.pages):
         app.include_router(pages)
+    app.include_router(environment_views.router)
+    app.include_router(environment_views.pages)
     app.mount("/static", StaticFiles(directory=str(resources.files("restrat.web") / "static")), name="static")
     return app
