@@ -75,10 +75,10 @@ def chain_db(db: Engine) -> Engine:
             service.issue_plan(session=s, year=2025, kind=kind, ore_type=ore, batch="all", tonnes_reo=t,
                                issued_on=dt.date(2025, 1, 5), username="test")
         service.import_allocations(session=s, username="test", rows=[
-            {"code": "Q-R", "year": 2025, "kind": "mining", "ore_type": "rock", "level": "facility", "holder": "MINE-R",
-             "tonnes_reo": 6},
-            {"code": "Q-I", "year": 2025, "kind": "mining", "ore_type": "ionic", "level": "facility", "holder": "MINE-I",
-             "tonnes_reo": 1},
+            {"code": "Q-R", "year": 2025, "kind": "mining", "ore_type": "rock", "level": "facility",
+             "holder": "MINE-R", "tonnes_reo": 6},
+            {"code": "Q-I", "year": 2025, "kind": "mining", "ore_type": "ionic", "level": "facility",
+             "holder": "MINE-I", "tonnes_reo": 1},
             {"code": "Q-S", "year": 2025, "kind": "smelting_separation", "ore_type": "total", "level": "facility",
              "holder": "SEP", "tonnes_reo": 10}])
     return db
@@ -108,12 +108,19 @@ def test_an_import_counts_its_quota_use_in_the_same_transaction(chain_db: Engine
     assert found[0]["excess_t_reo"] == pytest.approx(0.8)
 
 
-def test_a_failed_import_leaves_no_quota_use(chain_db: Engine) -> None:
-    bad = simple_chain() + [{"event_id": "BAD", "kind": "extraction", "time": "2025-01-02T00:00:00Z",
-                             "facility": "NOWHERE", "outputs": []}]
-    with pytest.raises(Exception):
-        _import(chain_db, bad)
-    assert _balance(chain_db) == {"MINE-R": 0.0, "MINE-I": 0.0, "SEP": 0.0}
+def refuse(*, session, written) -> None:  # type: ignore[no-untyped-def]
+    raise RuntimeError("a later consumer refuses the import")
+
+
+def test_an_import_that_fails_after_counting_leaves_no_quota_use(chain_db: Engine,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(consumers, "CONSUMERS", ("restrat.quota.consumption:on_import", f"{__name__}:refuse"))
+    with pytest.raises(RuntimeError, match="refuses"):
+        _import(chain_db, simple_chain())
+    with session_factory(chain_db)() as s:
+        assert s.execute(text("SELECT COUNT(*) FROM quota_usage")).scalar_one() == 0
+        assert s.execute(text("SELECT COUNT(*) FROM quota_infraction")).scalar_one() == 0
+        assert s.execute(text("SELECT last_event_id FROM quota_cursor")).scalar_one() == 0
 
 
 def test_counting_from_the_ledger_catches_up_once_and_matches_the_hook(chain_db: Engine,
