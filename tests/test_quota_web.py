@@ -145,7 +145,7 @@ def test_cli_reads_as_json_and_refuses_a_bad_total(demo_db: Engine, monkeypatch:
 
 
 @pytest.mark.browser
-def test_the_optimiser_form_draws_its_result_in_chromium(page, server: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_optimiser_form_draws_its_result_in_chromium(page, server: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     page.goto(server + "/quota/optimiser")
     page.fill("input[name=total]", "27000")
     page.fill("input[name=ionic_share]", "0.18")
