@@ -228,3 +228,15 @@ def test_outputs_need_a_unique_new_code(ledger_db) -> None:  # type: ignore[no-u
             "outputs": [out("C1", "concentrate", 100, 0.5, ROCK)]}]
     with pytest.raises(InputError, match="already in the ledger"):
         _import(ledger_db, dup)
+
+
+def test_times_with_and_without_zones_read_as_utc_seconds_and_bad_ones_are_marked() -> None:
+    import numpy as np
+
+    from restrat.ledger.format import _epoch_seconds
+
+    fast = _epoch_seconds(pa.chunked_array([["2025-01-01T08:00:00+08:00", None, "2025-01-01 00:00:00Z"]]))
+    slow = _epoch_seconds(pa.chunked_array([["2025-01-01T00:00:00", "2025-01-01T00:00:00.9Z", "31/12/2024"]]))
+    bad = np.iinfo(np.int64).min
+    assert fast.tolist() == [1735689600, bad, 1735689600]
+    assert slow.tolist() == [1735689600, 1735689600, bad]

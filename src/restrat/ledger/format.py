@@ -53,15 +53,33 @@ class EventFrames:
 
 def _composition(arr: pa.Array) -> np.ndarray:
     """(n, 17) float64 fractions from a struct array of element fields; missing elements are 0, null rows NaN."""
-    if len(arr) == 0:
-        return np.zeros((0, len(ELEMENTS)))
-    out = np.empty((len(arr), len(ELEMENTS)), dtype=np.float64)
+    n = len(arr)
+    if arr.null_count == n:
+        return np.full((n, len(ELEMENTS)), np.nan)
+    # Filled element by element into contiguous rows, then viewed transposed: writing strided columns of a
+    # C-ordered (n, 17) array costs several times more.
+    out = np.empty((len(ELEMENTS), n), dtype=np.float64)
     for i in range(len(ELEMENTS)):
-        out[:, i] = pc.struct_field(arr, [i]).to_numpy(zero_copy_only=False)  # a null field arrives as NaN
-    np.copyto(out, 0.0, where=np.isnan(out))
-    nulls = arr.is_null().to_numpy(zero_copy_only=False)
-    out[nulls] = np.nan
-    return out
+        out[i] = pc.struct_field(arr, [i]).to_numpy(zero_copy_only=False)  # a null field arrives as NaN
+    fractions = out.T
+    np.copyto(fractions, 0.0, where=np.isnan(fractions))
+    if arr.null_count:
+        fractions[arr.is_null().to_numpy(zero_copy_only=False)] = np.nan
+    return fractions
+
+
+def _epoch_seconds(times: pa.ChunkedArray) -> np.ndarray:
+    """Seconds since 1970 UTC of ISO 8601 times; int64 minimum where a time cannot be read. Arrow parses whole
+    seconds with a zone in C++; anything else (fractions, no zone, bad values) goes through pandas, which reads
+    zone-less times as UTC and marks bad values."""
+    try:
+        secs = times.cast(pa.timestamp("s", tz="UTC")).cast(pa.int64())
+        return pc.fill_null(secs, np.iinfo(np.int64).min).to_numpy().astype(np.int64)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        parsed = pd.to_datetime(pd.Series(times.to_numpy(zero_copy_only=False)), utc=True, format="ISO8601",
+                                errors="coerce")
+        secs = (parsed - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+        return secs.fillna(np.iinfo(np.int64).min).astype(np.int64).to_numpy()
 
 
 def frames_from_table(table: pa.Table) -> EventFrames:
@@ -71,13 +89,10 @@ def frames_from_table(table: pa.Table) -> EventFrames:
         table = table.append_column(name, pa.nulls(len(table), ARROW_SCHEMA.field(name).type))
     table = table.select(ARROW_SCHEMA.names).cast(ARROW_SCHEMA)
     n = len(table)
-    times = pd.to_datetime(pd.Series(table["time"].to_numpy(zero_copy_only=False)), utc=True, format="ISO8601",
-                           errors="coerce")
-    secs = (times - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
-    at = secs.fillna(np.iinfo(np.int64).min).astype(np.int64)
+    at = _epoch_seconds(table["time"])
     events = pd.DataFrame({"row": np.arange(1, n + 1), "uid": table["event_id"].to_pandas(),
                            "kind": table["kind"].to_pandas(), "time": table["time"].to_pandas(),
-                           "at": at.to_numpy(np.int64)})
+                           "at": at})
     for f in TEXT_FIELDS[3:]:
         events[f] = table[f].to_pandas()
     events["received_kg"] = table["received_kg"].to_numpy(zero_copy_only=False)
