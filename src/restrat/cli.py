@@ -16,6 +16,7 @@ from restrat.environment import cli as environment_cli
 from restrat.errors import Forbidden, InputError, NotFound, Problem
 from restrat.exports import cli as exports_cli
 from restrat.ledger import cli as ledger_cli
+from restrat.market import cli as market_cli
 from restrat.quota import cli as quota_cli
 from restrat.store import migrate
 from restrat.store.db import get_engine
@@ -36,6 +37,8 @@ app.add_typer(reference_app, name="reference")
 app.add_typer(users_app, name="users")
 app.add_typer(ledger_cli.app, name="ledger")
 app.add_typer(ledger_cli.synth_app, name="synth")
+app.add_typer(market_cli.app, name="market")
+app.command("simulate")(market_cli.simulate)
 app.add_typer(exports_cli.app, name="exports")
 app.add_typer(environment_cli.app, name="environment")
 app.add_typer(quota_cli.app, name="quota")

@@ -16,6 +16,7 @@ from restrat.auth import views as auth_views
 from restrat.catalog import views as catalog_views
 from restrat.environment import views as environment_views
 from restrat.ledger import views as ledger_views
+from restrat.market import views as market_views
 from restrat.quota import views as quota_views
 from restrat.registry import views as registry_views
 from restrat.store.db import get_engine, session_factory
@@ -47,5 +48,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         app.include_router(pages)
     app.include_router(environment_views.router)
     app.include_router(environment_views.pages)
+    app.include_router(market_views.router)
+    app.include_router(market_views.pages)
     app.mount("/static", StaticFiles(directory=str(resources.files("restrat.web") / "static")), name="static")
     return app

@@ -25,6 +25,7 @@ def load_all_models() -> MetaData:
     from restrat.environment import models as _environment  # noqa: F401
     from restrat.exports import models as _exports  # noqa: F401
     from restrat.ledger import models as _ledger  # noqa: F401
+    from restrat.market import models as _market  # noqa: F401
     from restrat.quota import models as _quota  # noqa: F401
     from restrat.registry import models as _registry  # noqa: F401
 

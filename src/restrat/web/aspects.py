@@ -134,13 +134,20 @@ ASPECTS: tuple[Aspect, ...] = (
                           "/reference/ree_prices_china_domestic_daily_2013_2024.csv", "third-party, unverified"),
                Capability("Reference price index", None, ""),
                Capability("Aggregate statistics with disclosure control", None, ""),
-               Capability("Coordinated-selling scenarios", None, "through the market model"),
+               Capability("Coordinated-selling scenarios", "/market",
+                          "the association coordinating exports, in the market model"),
            )),
 )
 
 MARKET = Aspect(0, "Testing the strategy", "testing the strategy before taking it", "market", (
-    Capability("Multi-period global partial-equilibrium model of the 17 elements", None, ""),
-    Capability("Scenario sweeps and strategy report", None, ""),
+    Capability("Strategy simulator: scenario form and runs against the baseline", "/market",
+               "20-year partial equilibrium of the 17 elements with joint production, quotas, export controls, "
+               "market power and stocks; prices in China and outside"),
+    Capability("Compare scenario runs", "/market/compare", "shares, spending, revenues, emissions across runs"),
+    Capability("Market calibration and assumptions", "/market/calibration",
+               "base-year fit to USGS volumes and prices; every assumption with its reason"),
+    Capability("Scenario sweeps and strategy report", "/market",
+               "restrat simulate SCENARIO --out DIR --runs N [--scheduler ADDRESS]: Parquet, HTML report, fan charts"),
 ))
 
 # The data pages in the left navigation, below the aspects.
@@ -156,6 +163,7 @@ NAV_PAGES: tuple[tuple[str, str], ...] = (
     ("Traceability ledger", "/ledger"),
     ("Environment", "/environment"),
     ("World production", "/world/production"),
+    ("Market model", "/market"),
     ("Reference data", "/reference"),
 )
 

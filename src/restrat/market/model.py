@@ -1,0 +1,477 @@
+"""The market equilibrium as one convex quadratic programme, built with scipy.sparse and solved with HiGHS.
+
+Units inside the model: quantities in kt REO, prices in USD/kg, so money comes out in million USD.
+
+Welfare maximisation (written as a minimisation for HiGHS) over all years at once:
+
+    min  sum_t d_t [ c_x.x + 1/2 g (G x)^2 + c_y.y + 1/2 b (C y)^2 - a.(q+z) + 1/2 beta (q+z)^2 + s.z + h.I ]
+
+subject to, every year t,
+    seller balance (player p, region r, element e):  sum_s rho_r a_se x_sr - sum_m y_prem >= 0   (free disposal)
+    market clearing (element e, market m):           sum_p,r y_prem - sum_k q_kem - (I_em,t - I_em,t-1) >= 0
+    mine capacity (source s):                        sum_r x_sr <= K_s,t
+    separation capacity (region r):                  rho_r sum_s x_sr <= S_r,t
+    named caps (quotas, export controls, reserves):  sum over a selection <= rhs
+
+The price of element e in market m is the dual of its clearing row divided by the discount factor d_t.
+A Cournot player p adds 1/2 b_em (sum_r y_prem)^2, so its sales satisfy price - b_em y = marginal cost;
+the competitive fringe has no such term and prices at marginal cost.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+INF = highspy.kHighsInf
+
+
+@dataclass(frozen=True)
+class Cap:
+    """A named linear cap: a selection of mining routes, sales or separation in some years, at most rhs kt.
+
+    kind: 'mine' (selection of routes, per year), 'sales' (selection of sales, per year), 'separation' (selection
+    of routes weighted by recovery, per year) or 'cumulative_mine' (selection of routes summed over all years)."""
+
+    name: str
+    kind: str
+    select: np.ndarray  # boolean mask over routes (mine, separation, cumulative_mine) or sales
+    rhs: np.ndarray  # kt per year (length T); for cumulative_mine a length-1 array
+    group: str = "lever"
+
+
+@dataclass
+class Inputs:
+    """Everything one equilibrium needs, as arrays indexed by the frames' positions."""
+
+    elements: list[str]
+    years: np.ndarray  # (T,)
+    markets: list[str]  # (M,)
+    regions: list[str]  # separation regions (R,)
+    players: pd.DataFrame  # code, name, strategic (bool)
+    sources: pd.DataFrame  # code, name, country, player (code), ore_type, ... one row per source (S)
+    composition: np.ndarray  # (S, E) share of each element in the source's REO, rows sum to 1
+    mine_cap: np.ndarray  # (S, T) kt
+    mine_cost: np.ndarray  # (S, T) USD/kg REO, linear part
+    mine_slope: np.ndarray  # (S, T) USD/kg per kt, quadratic part
+    emission: np.ndarray  # (S,) t CO2e per t REO mined and separated
+    routes: pd.DataFrame  # source (int), region (int), cost (USD/kg): where each source's concentrate is separated
+    recovery: np.ndarray  # (R,)
+    sep_cap: np.ndarray  # (R, T) kt of separated output
+    sales_cost: np.ndarray  # (R, M) USD/kg from a separation region to a market
+    segments: pd.DataFrame  # application, element (int), market (int): one linear demand segment each (K)
+    alpha: np.ndarray  # (K, T) USD/kg intercept
+    beta: np.ndarray  # (K, T) USD/kg per kt slope
+    sub_price: np.ndarray  # (K, T) USD/kg at which a substitute replaces the element
+    sub_cap: np.ndarray  # (K, T) kt of the segment that can be substituted
+    stock0: np.ndarray  # (E, M) kt held before the first year
+    stock_min: np.ndarray  # (E, M, T) kt
+    stock_max: np.ndarray  # (E, M, T) kt
+    hold_cost: np.ndarray  # (E,) USD/kg per year
+    strategic_markets: np.ndarray | None = None  # (M,) bool: where strategic players use their market power
+    discount_rate: float = 0.05
+    caps: list[Cap] = field(default_factory=list)
+
+
+@dataclass
+class Layout:
+    """Positions of every variable and row of one year; the full model repeats them T times.
+
+    Sellers: each strategic player is its own seller; all price-taking players of a region are pooled into one
+    competitive seller (seller -1), which leaves the equilibrium unchanged and keeps the model small."""
+
+    routes: pd.DataFrame  # source, region, cost, seller
+    sales: pd.DataFrame  # seller, region, element, market
+    balance: pd.DataFrame  # seller, region, element
+    clearing: pd.DataFrame  # element, market: one aggregated demand each (only traded pairs)
+    seg_clearing: np.ndarray  # (K,) clearing position of each demand segment
+    stock_clearing: np.ndarray  # (E*M,) clearing position of each stock (-1: not traded)
+
+    @property
+    def n_x(self) -> int:
+        return len(self.routes)
+
+    @property
+    def n_y(self) -> int:
+        return len(self.sales)
+
+    @property
+    def n_q(self) -> int:
+        return len(self.clearing)
+
+    @property
+    def n_z(self) -> int:
+        return len(self.seg_clearing)
+
+    n_i: int = 0
+
+    @property
+    def per_year(self) -> int:
+        return self.n_x + self.n_y + self.n_q + self.n_z + self.n_i
+
+    def offsets(self) -> dict[str, int]:
+        o = {"x": 0, "y": self.n_x, "q": self.n_x + self.n_y}
+        o["z"] = o["q"] + self.n_q
+        o["i"] = o["z"] + self.n_z
+        return o
+
+
+@dataclass
+class Solution:
+    """Primal values per year (arrays shaped (T, n)), prices (T, E, M) and the caps' shadow values."""
+
+    method: str  # 'by year' (year blocks, linking rows verified) or 'joint' (the whole horizon at once)
+    objective: float
+    x: np.ndarray
+    y: np.ndarray
+    q: np.ndarray  # (T, n_clearing) element use per (element, market)
+    z: np.ndarray  # (T, K) substituted per demand segment
+    stock: np.ndarray  # (T, E, M)
+    price: np.ndarray  # (T, E, M) USD/kg, NaN where an element is not traded in a market
+    cap_duals: dict[str, np.ndarray]
+    layout: Layout
+
+
+class Infeasible(Exception):
+    """The constraints cannot all hold; names the conflicting ones."""
+
+    def __init__(self, conflicts: list[str]) -> None:
+        self.conflicts = conflicts
+        super().__init__("the scenario's constraints cannot all hold; conflicting: " + "; ".join(conflicts))
+
+
+def _pos(frame: pd.DataFrame, cols: list[str], table: pd.DataFrame) -> np.ndarray:
+    """Position in table of each row of frame, matched on cols (-1 when absent)."""
+    pos = table[cols].reset_index(drop=True).reset_index().rename(columns={"index": "_pos"})
+    return frame[cols].merge(pos, on=cols, how="left")["_pos"].fillna(-1).astype(int).to_numpy()
+
+
+def layout(inp: Inputs) -> Layout:
+    """Which sales, balances and clearing rows exist: only where some source can deliver the element."""
+    player_idx = pd.Series(range(len(inp.players)), index=inp.players.code.to_numpy())
+    src_player = player_idx.loc[inp.sources.player].to_numpy()
+    strategic = inp.players.strategic.to_numpy()
+    src_seller = np.where(strategic[src_player], src_player, -1)
+    routes = inp.routes.reset_index(drop=True)
+    routes = routes.assign(seller=src_seller[routes.source.to_numpy()])
+    carried = inp.composition[routes.source.to_numpy()] > 0  # (routes, E)
+    r_idx, e_idx = np.nonzero(carried)
+    balance = pd.DataFrame({"seller": routes.seller.to_numpy()[r_idx], "region": routes.region.to_numpy()[r_idx],
+                            "element": e_idx}).drop_duplicates().sort_values(["seller", "region", "element"])
+    balance = balance.reset_index(drop=True)
+    clearing = inp.segments[["element", "market"]].drop_duplicates().sort_values(["element", "market"])
+    clearing = clearing.reset_index(drop=True)
+    n_m = len(inp.markets)
+    sales = balance.merge(clearing, on="element").sort_values(["seller", "region", "element", "market"])
+    return Layout(routes=routes, sales=sales.reset_index(drop=True), balance=balance, clearing=clearing,
+                  seg_clearing=_pos(inp.segments, ["element", "market"], clearing),
+                  stock_clearing=_pos(pd.DataFrame({"element": np.repeat(np.arange(len(inp.elements)), n_m),
+                                                    "market": np.tile(np.arange(n_m), len(inp.elements))}),
+                                      ["element", "market"], clearing),
+                  n_i=len(inp.elements) * len(inp.markets))
+
+
+def _incidence(rows: np.ndarray, n_rows: int, n_cols: int, values: np.ndarray | None = None) -> sp.csr_matrix:
+    """Row rows[j] gets values[j] in column j (columns with rows[j] < 0 stay empty)."""
+    vals = np.ones(len(rows)) if values is None else np.asarray(values, dtype=float)
+    keep = rows >= 0
+    return sp.csr_matrix((vals[keep], (rows[keep], np.flatnonzero(keep))), shape=(n_rows, n_cols))
+
+
+@dataclass
+class Built:
+    """The assembled QP: objective, Hessian, rows and bounds, plus where each block sits."""
+
+    c: np.ndarray
+    hessian: sp.csc_matrix
+    a: sp.csr_matrix
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+    row_names: list[str]
+    row_year: np.ndarray  # year index of each row, -1 for rows spanning the horizon
+    clearing_rows: np.ndarray  # (T, n_clearing)
+    cap_rows: dict[str, np.ndarray]
+    layout: Layout
+    discount: np.ndarray
+
+
+def aggregate_demand(inp: Inputs, lay: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """Intercept and slope (n_clearing, T) of the horizontal sum of the linear segments of each (element,
+    market): Q(p) = sum_k (alpha_k - p) / beta_k, exact while every segment is served."""
+    n_t = len(inp.years)
+    inv = np.zeros((lay.n_q, n_t))
+    ratio = np.zeros((lay.n_q, n_t))
+    np.add.at(inv, lay.seg_clearing, 1.0 / inp.beta)
+    np.add.at(ratio, lay.seg_clearing, inp.alpha / inp.beta)
+    return ratio / inv, 1.0 / inv
+
+
+def build(inp: Inputs) -> Built:
+    """Assemble the whole multi-year QP as sparse matrices (no Python loop over variables)."""
+    lay = layout(inp)
+    n_t = len(inp.years)
+    n_e, n_m = len(inp.elements), len(inp.markets)
+    n_s, n_r = len(inp.sources), len(inp.regions)
+    routes, sales = lay.routes, lay.sales
+    r_src = routes.source.to_numpy()
+    r_reg = routes.region.to_numpy()
+    off = lay.offsets()
+    n = lay.per_year
+    disc = (1.0 + inp.discount_rate) ** -np.arange(n_t)
+
+    def block(name: str, width: int) -> sp.csr_matrix:
+        """Selects one block of a year's variable vector."""
+        return sp.csr_matrix((np.ones(width), (np.arange(width), off[name] + np.arange(width))), shape=(width, n))
+
+    sel_x, sel_y, sel_q = block("x", lay.n_x), block("y", lay.n_y), block("q", lay.n_q)
+    sel_z, sel_i = block("z", lay.n_z), block("i", lay.n_i)
+
+    # seller balance (seller, region, element): -rho a x + sum_m y <= 0
+    bal = lay.balance
+    xe_r, xe_e = np.nonzero(inp.composition[r_src] > 0)
+    coef = inp.composition[r_src[xe_r], xe_e] * inp.recovery[r_reg[xe_r]]
+    key = pd.DataFrame({"seller": routes.seller.to_numpy()[xe_r], "region": r_reg[xe_r], "element": xe_e})
+    a_bal = (sp.csr_matrix((-coef, (_pos(key, ["seller", "region", "element"], bal), xe_r)),
+                           shape=(len(bal), lay.n_x)) @ sel_x
+             + _incidence(_pos(sales, ["seller", "region", "element"], bal), len(bal), lay.n_y) @ sel_y)
+
+    # market clearing (element, market): element use + stock change - sales <= 0 (substitutes use no element)
+    clr = lay.clearing
+    i_clr = lay.stock_clearing
+    i_inc = _incidence(i_clr, len(clr), lay.n_i) @ sel_i
+    a_now = -_incidence(_pos(sales, ["element", "market"], clr), len(clr), lay.n_y) @ sel_y + sel_q + i_inc
+
+    a_mine = _incidence(r_src, n_s, lay.n_x) @ sel_x
+    a_sep = _incidence(r_reg, n_r, lay.n_x, inp.recovery[r_reg]) @ sel_x
+
+    eye_t = sp.identity(n_t, format="csr")
+    blocks = [sp.kron(eye_t, a_bal), sp.kron(eye_t, a_now) - sp.kron(sp.eye(n_t, k=-1), i_inc),
+              sp.kron(eye_t, a_mine), sp.kron(eye_t, a_sep)]
+    opening = np.zeros(len(clr))
+    traded = i_clr >= 0
+    opening[i_clr[traded]] = inp.stock0.ravel()[traded]
+    hi = [np.zeros(len(bal) * n_t), np.concatenate([opening, np.zeros(len(clr) * (n_t - 1))]),
+          inp.mine_cap.T.ravel(), inp.sep_cap.T.ravel()]
+    years_of = [np.repeat(np.arange(n_t), k) for k in (len(bal), len(clr), n_s, n_r)]
+    names = (["seller balance"] * (len(bal) * n_t) + ["market clearing"] * (len(clr) * n_t)
+             + ["mine capacity"] * (n_s * n_t) + ["separation capacity"] * (n_r * n_t))
+    n_rows = sum(len(h) for h in hi)
+    clearing_rows = len(bal) * n_t + np.arange(len(clr) * n_t).reshape(n_t, len(clr))
+
+    cap_rows: dict[str, np.ndarray] = {}
+    for cap in inp.caps:
+        weights = cap.select.astype(float)
+        if cap.kind == "separation":
+            weights = weights * inp.recovery[r_reg]
+        row = sp.csr_matrix(weights) @ (sel_y if cap.kind == "sales" else sel_x)
+        if cap.kind == "cumulative_mine":
+            blocks.append(sp.kron(sp.csr_matrix(np.ones((1, n_t))), row))
+            years_of.append(np.array([-1]))
+        elif cap.kind in ("mine", "separation", "sales"):
+            blocks.append(sp.kron(eye_t, row))
+            years_of.append(np.arange(n_t))
+        else:
+            raise ValueError(f"unknown cap kind {cap.kind!r}")
+        count = len(years_of[-1])
+        hi.append(np.asarray(cap.rhs, dtype=float).reshape(count))
+        cap_rows[cap.name] = n_rows + np.arange(count)
+        names += [cap.name] * count
+        n_rows += count
+    a = sp.vstack(blocks, format="csr")
+    row_hi = np.concatenate(hi)
+
+    # objective: costs, minus the demand intercept on use and substitutes, plus the substitutes' price
+    big_a, big_b = aggregate_demand(inp, lay)
+    cost_x = (inp.mine_cost[r_src] + routes.cost.to_numpy()[:, None]).T
+    cost_y = np.broadcast_to(inp.sales_cost[sales.region.to_numpy(), sales.market.to_numpy()], (n_t, lay.n_y))
+    cost_q = -big_a.T
+    cost_z = (inp.sub_price - big_a[lay.seg_clearing]).T
+    cost_i = np.broadcast_to(np.repeat(inp.hold_cost, n_m), (n_t, lay.n_i))
+    c = (np.hstack([cost_x, cost_y, cost_q, cost_z, cost_i]) * disc[:, None]).ravel()
+
+    # Hessian: source slope on its total output, demand slope on use + substitutes, Cournot on strategic sales
+    in_market = np.ones(n_m, bool) if inp.strategic_markets is None else inp.strategic_markets
+    strategic = (sales.seller.to_numpy() >= 0) & in_market[sales.market.to_numpy()]
+    pem = sales.loc[strategic, ["seller", "element", "market"]].drop_duplicates().reset_index(drop=True)
+    c_rows = np.where(strategic, _pos(sales, ["seller", "element", "market"], pem), -1)
+    c_sel = _incidence(c_rows, len(pem), lay.n_y) @ sel_y
+    d_sel = sel_q + _incidence(lay.seg_clearing, lay.n_q, lay.n_z) @ sel_z
+    b_p = big_b[_pos(pem, ["element", "market"], clr)] if len(pem) else np.zeros((0, n_t))
+    weights = np.vstack([inp.mine_slope, big_b, b_p])
+    stacked = sp.vstack([_incidence(r_src, n_s, lay.n_x) @ sel_x, d_sel, c_sel], format="csr")
+    big = sp.kron(eye_t, stacked, format="csr")
+    hess = (big.T @ sp.diags((weights * disc[None, :]).T.ravel()) @ big).tocsc()
+
+    col_lo = np.zeros((n_t, n))
+    col_hi = np.full((n_t, n), INF)
+    col_hi[:, off["z"]:off["i"]] = inp.sub_cap.T
+    col_lo[:, off["i"]:] = inp.stock_min.reshape(n_e * n_m, n_t).T
+    col_hi[:, off["i"]:] = np.minimum(inp.stock_max.reshape(n_e * n_m, n_t).T, INF)
+    # stocks of elements not traded in a market stay at their opening level
+    idle = np.flatnonzero(~traded)
+    col_lo[:, off["i"] + idle] = inp.stock0.ravel()[idle][None, :]
+    col_hi[:, off["i"] + idle] = inp.stock0.ravel()[idle][None, :]
+    return Built(c=c, hessian=hess, a=a, row_lo=np.full(len(row_hi), -INF), row_hi=row_hi, col_lo=col_lo.ravel(),
+                 col_hi=col_hi.ravel(), row_names=names, row_year=np.concatenate(years_of),
+                 clearing_rows=clearing_rows, cap_rows=cap_rows, layout=lay, discount=disc)
+
+
+_BANNER_SHOWN = threading.Lock()
+_banner_done = False
+
+
+def _new_highs() -> highspy.Highs:
+    """A HiGHS instance; the copyright banner HiGHS prints on its first construction goes to /dev/null, not stdout
+    (where it would break `--json` output)."""
+    global _banner_done
+    with _BANNER_SHOWN:
+        if _banner_done:
+            return highspy.Highs()
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _banner_done = True
+        return h
+
+
+def _highs(a: sp.spmatrix, c: np.ndarray, hessian: sp.spmatrix | None, col_lo: np.ndarray, col_hi: np.ndarray,
+           row_lo: np.ndarray, row_hi: np.ndarray) -> highspy.Highs:
+    h = _new_highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    a = sp.csc_matrix(a)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = c, col_lo, col_hi
+    lp.row_lower_, lp.row_upper_ = row_lo, row_hi
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    h.passModel(lp)
+    if hessian is not None:
+        tri = sp.tril(hessian, format="csc")
+        tri.sort_indices()
+        hm = highspy.HighsHessian()
+        hm.dim_ = a.shape[1]
+        hm.format_ = highspy.HessianFormat.kTriangular
+        hm.start_, hm.index_, hm.value_ = tri.indptr, tri.indices, tri.data
+        h.passHessian(hm)
+    return h
+
+
+def conflicts(built: Built) -> list[str]:
+    """Names of the constraints in an irreducible infeasible subset (HiGHS IIS of the feasibility LP)."""
+    h = _highs(built.a, np.zeros_like(built.c), None, built.col_lo, built.col_hi, built.row_lo, built.row_hi)
+    h.run()
+    _, iis = h.getIis()
+    names = [built.row_names[int(r)] for r in iis.row_index_]
+    if any(int(c) % built.layout.per_year >= built.layout.offsets()["i"] for c in iis.col_index_):
+        names.append("stockpile target")
+    return sorted(set(names)) or ["(HiGHS found the constraints infeasible but returned no subset)"]
+
+
+def _check(h: highspy.Highs, built: Built) -> None:
+    status = h.getModelStatus()
+    if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        raise Infeasible(conflicts(built))
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
+
+
+def _solve_joint(built: Built) -> tuple[np.ndarray, np.ndarray, float]:
+    h = _highs(built.a, built.c, built.hessian, built.col_lo, built.col_hi, built.row_lo, built.row_hi)
+    h.run()
+    _check(h, built)
+    sol = h.getSolution()
+    return np.asarray(sol.col_value), np.asarray(sol.row_dual), float(h.getInfo().objective_function_value)
+
+
+def _solve_by_year(built: Built, n_t: int) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Solve the year blocks one after another with stocks held at their lower bounds.
+
+    Returns None when the result is not optimal for the whole horizon: a cumulative cap would be broken, or
+    holding stock into next year would pay (discounted next-year price above this year's price plus holding cost),
+    which are the only links between years."""
+    n = built.layout.per_year
+    off = built.layout.offsets()
+    lay = built.layout
+    col = np.empty(n * n_t)
+    dual = np.zeros(len(built.row_hi))
+    a = built.a.tocsc()
+    hess = built.hessian.tocsc()
+    lo, hi = built.col_lo.copy(), built.col_hi.copy()
+    stock_cols = (np.arange(n_t)[:, None] * n + off["i"] + np.arange(lay.n_i)[None, :]).ravel()
+    hi[stock_cols] = lo[stock_cols]
+    objective = 0.0
+    for t in range(n_t):
+        cols = slice(t * n, (t + 1) * n)
+        rows = np.flatnonzero(built.row_year == t)
+        sub = a[:, cols][rows]
+        row_hi = built.row_hi[rows].copy()
+        if t > 0:  # last year's stock enters this year's clearing rows as a known quantity
+            prev = a[rows][:, (t - 1) * n + off["i"]:t * n]
+            row_hi -= prev @ col[(t - 1) * n + off["i"]:t * n]
+        h = _highs(sub, built.c[cols], hess[cols, cols], lo[cols], hi[cols], built.row_lo[rows], row_hi)
+        h.run()
+        _check(h, built)
+        sol = h.getSolution()
+        col[cols] = sol.col_value
+        dual[rows] = sol.row_dual
+        objective += float(h.getInfo().objective_function_value)
+    spanning = np.flatnonzero(built.row_year < 0)
+    if len(spanning) and np.any(built.a[spanning] @ col > built.row_hi[spanning] + 1e-7):
+        return None
+    # reduced cost of holding one more unit from t to t+1 (discounted holding cost + price now - price next year)
+    price = -dual[built.clearing_rows]  # discounted prices (T, n_clearing)
+    hold = built.c[stock_cols].reshape(n_t, lay.n_i)
+    room = (built.col_hi[stock_cols] > built.col_lo[stock_cols] + 1e-9).reshape(n_t, lay.n_i)
+    traded = lay.stock_clearing >= 0
+    pos = lay.stock_clearing[traded]
+    gain = price[1:, pos] - price[:-1, pos] - hold[:-1][:, traded]
+    if np.any((gain > 1e-6 * (1.0 + np.abs(price[1:, pos]))) & room[:-1][:, traded]):
+        return None
+    return col, dual, objective
+
+
+def solve(inp: Inputs, *, joint: bool = False) -> Solution:
+    """Build and solve the equilibrium; raises Infeasible naming the conflicting constraints.
+
+    The QP is block-diagonal by year except for stocks and cumulative caps, so HiGHS first solves the year blocks
+    and the links are checked; when a link would bind (or joint=True) HiGHS solves the whole horizon at once."""
+    built = build(inp)
+    n_t = len(inp.years)
+    found = None if joint else _solve_by_year(built, n_t)
+    method = "by year"
+    if found is None:
+        found = _solve_joint(built)
+        method = "joint"
+    col, dual, objective = found
+    lay = built.layout
+    off = lay.offsets()
+    col = col.reshape(n_t, -1)
+    n_e, n_m = len(inp.elements), len(inp.markets)
+    price = np.full((n_t, n_e, n_m), np.nan)
+    clr = lay.clearing
+    # HiGHS reports the dual of a binding <= row of a minimisation as <= 0: the price is minus it, undiscounted
+    price[:, clr.element.to_numpy(), clr.market.to_numpy()] = -dual[built.clearing_rows] / built.discount[:, None]
+    cap_duals = {}
+    for name, rows in built.cap_rows.items():
+        d = -dual[rows]
+        cap_duals[name] = d / built.discount if len(rows) == n_t else d
+    return Solution(method=method, objective=objective, x=col[:, :off["y"]], y=col[:, off["y"]:off["q"]],
+                    q=col[:, off["q"]:off["z"]], z=col[:, off["z"]:off["i"]],
+                    stock=col[:, off["i"]:].reshape(n_t, n_e, n_m), price=price, cap_duals=cap_duals, layout=lay)
