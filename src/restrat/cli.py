@@ -80,7 +80,7 @@ def seed_demo(seed: int = typer.Option(7, "--seed", help="Random seed of the ill
     from restrat.demo.service import seed_demo as build
 
     steps = ["migrate", "catalog reference data", "enterprise groups", "quota history", "enterprises and facilities",
-             "group ownership over time", "demo users", "synthetic ledger",
+             "group ownership over time", "demo users", "synthetic ledger", "export control",
              "environmental monitoring"]
     with progress() as bar:
         task = bar.add_task("demo", total=len(steps))

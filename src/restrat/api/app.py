@@ -15,6 +15,7 @@ from restrat.auth import service as auth
 from restrat.auth import views as auth_views
 from restrat.catalog import views as catalog_views
 from restrat.environment import views as environment_views
+from restrat.exports import views as exports_views
 from restrat.ledger import views as ledger_views
 from restrat.market import views as market_views
 from restrat.quota import views as quota_views
@@ -46,6 +47,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         app.include_router(router)
     for pages in (web_views.pages, catalog_views.pages, registry_views.pages, ledger_views.pages, quota_views.pages):
         app.include_router(pages)
+    app.include_router(exports_views.router)
+    app.include_router(exports_views.pages)
     app.include_router(environment_views.router)
     app.include_router(environment_views.pages)
     app.include_router(market_views.router)

@@ -16,6 +16,7 @@ from restrat.auth import service as auth
 from restrat.catalog import reference
 from restrat.catalog import service as catalog
 from restrat.environment.demo import seed_environment
+from restrat.exports import demo as exports_demo
 from restrat.ledger import service as ledger
 from restrat.ledger import synth
 from restrat.ledger.format import frames_from_table
@@ -240,6 +241,8 @@ def seed_demo(*, session: Session, seed: int = 7, progress: Callable[[str], None
     counts["app_user"] = len(DEMO_USERS)
     step("synthetic ledger")
     counts.update(seed_ledger(session=session, seed=seed))
+    step("export control")
+    counts.update(exports_demo.seed(session=session, seed=seed))
     step("environmental monitoring")
     counts.update(seed_environment(session=session, seed=seed))
     auth.audit(session=session, username="system", action="seed", entity="database", detail=counts)

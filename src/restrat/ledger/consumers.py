@@ -16,7 +16,8 @@ from functools import cache
 import pandas as pd
 from sqlalchemy.orm import Session
 
-CONSUMERS: tuple[str, ...] = ("restrat.quota.consumption:on_import",)
+CONSUMERS: tuple[str, ...] = ("restrat.quota.consumption:on_import",
+                              "restrat.exports.licences:consume_ledger_exports")
 
 
 @dataclass(frozen=True)
