@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -17,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from restrat.catalog.service import ELEMENTS
 from restrat.errors import Forbidden, InputError, NotFound, Problem
-from restrat.exports import models
+from restrat.exports import models, screening
 from restrat.exports import service as control
+from restrat.exports.screening import country_code
 from restrat.registry import models as registry_models
 from restrat.store.bulk import insert_rows, lookup
 
@@ -44,21 +44,6 @@ TRANSITIONS: dict[tuple[str, str], tuple[str, bool]] = {
 ACTORS = {"exporter": ("enterprise", "admin"), "authority": ("regulator", "admin"), "system": ("system", "admin")}
 ILLUSTRATIVE_STANDARD_SOURCE = ("ILLUSTRATIVE: restrat demo values, not an official quota standard; the military "
                                 "line follows the denial in principle for military end users of Announcement No. 61")
-
-
-@cache
-def country_code(value: str) -> str | None:
-    """ISO 3166 alpha-3 code of a country name or code, or None when it is not a country."""
-    text_value = (value or "").strip()
-    if not text_value:
-        return None
-    try:
-        return pycountry.countries.lookup(text_value).alpha_3
-    except LookupError:
-        try:
-            return pycountry.countries.search_fuzzy(text_value)[0].alpha_3
-        except LookupError:
-            return None
 
 
 def _country(value: str, field: str, problems: list[Problem]) -> str:
@@ -187,6 +172,7 @@ def transition(*, session: Session, code: str, to: str, username: str, role: str
     if to == "submitted":
         lic.submitted_on = on
         lic.review_due = _working_days_after(on, REVIEW_WORKING_DAYS)
+        _screen(session, lic)
     if to in VALID_STATES:
         check_quota_standards(session=session, licence=lic, on=on)
         lic.valid_from = on
@@ -201,6 +187,21 @@ def transition(*, session: Session, code: str, to: str, username: str, role: str
     _log(session, lic, username, previous, to, reason or conditions)
     session.flush()
     return lic
+
+
+def _screen(session: Session, lic: models.Licence) -> None:
+    """Screen the consignee and the end user against every loaded list; keep the band and the hits."""
+    if not screening.lists(session=session):
+        lic.screening_band, lic.screening = "not_screened", json.dumps({"note": "no screening list loaded"})
+        return
+    result = screening.screen_parties(session=session, parties=[(lic.consignee, lic.consignee_country),
+                                                                 (lic.end_user, lic.end_user_country)])
+    order = {"no_match": 0, "review": 1, "potential_match": 2}
+    lic.screening_band = max(result["outcome"], key=order.__getitem__)
+    hits = result["hits"].head(20)
+    lic.screening = json.dumps({"outcome": dict(zip(("consignee", "end_user"), result["outcome"], strict=True)),
+                                "hits": hits.astype(object).where(hits.notna(), None).to_dict("records")},
+                               default=str, ensure_ascii=False)
 
 
 def expire_licences(*, session: Session, on: dt.date, username: str = "system") -> list[str]:
@@ -501,6 +502,8 @@ def list_flags(*, session: Session, limit: int = 1000) -> pd.DataFrame:
                         columns=["event_id", "rule", "licence_ref", "kg", "detail", "at_epoch_s"])
 
 
-def screening_record(hits: dict[str, Any]) -> str:
-    """The screening result stored on a licence (JSON)."""
-    return json.dumps(hits, default=str, ensure_ascii=False)
+def licence_lines(*, session: Session, code: str) -> list[models.LicenceLine]:
+    """The product lines of a licence."""
+    lic = get_licence(session=session, code=code)
+    return list(session.scalars(select(models.LicenceLine).where(models.LicenceLine.licence_id == lic.id)
+                                .order_by(models.LicenceLine.id)))

@@ -17,11 +17,13 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pycountry
 import scipy.sparse as sp
 from anyascii import anyascii
 from rapidfuzz import fuzz, process
@@ -30,7 +32,6 @@ from sqlalchemy.orm import Session
 
 from restrat.errors import InputError, NotFound, Problem
 from restrat.exports import models
-from restrat.exports.licences import country_code
 from restrat.store.bulk import insert_rows
 
 LEGAL_FORMS = frozenset((
@@ -135,6 +136,21 @@ class Index:
     grams: sp.csr_matrix = field(repr=False)
     prefix: sp.csr_matrix = field(repr=False)
     vocab: dict[str, int] = field(repr=False)
+
+
+@cache
+def country_code(value: str) -> str | None:
+    """ISO 3166 alpha-3 code of a country name or code, or None when it is not a country."""
+    text_value = (value or "").strip()
+    if not text_value:
+        return None
+    try:
+        return pycountry.countries.lookup(text_value).alpha_3
+    except LookupError:
+        try:
+            return pycountry.countries.search_fuzzy(text_value)[0].alpha_3
+        except LookupError:
+            return None
 
 
 _COUNTRY_IDS: dict[str, int] = {}

@@ -405,6 +405,12 @@ def _prepare(lines: pd.DataFrame, on: dt.date | None) -> tuple[pd.DataFrame, np.
 def classify_lines(lines: pd.DataFrame, windows: pd.DataFrame, comp: np.ndarray) -> Classification:
     """Match prepared lines (form, hs_code, _day, composition matrix) against rule windows set-wise."""
     n, w = len(lines), len(windows)
+    if w == 0 or n == 0:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in ("line", "item_code", "element", "licence",
+                                                                    "measure_id", "reason")}).assign(
+            _i=pd.Series(dtype=np.int64))
+        return Classification(lines=_summary(lines, empty, n), matches=empty.drop(columns="_i"),
+                              suspended=empty.drop(columns="_i"))
     day = pd.to_datetime(pd.Series(lines._day)).to_numpy().astype("datetime64[D]").astype(np.int64)
     start = pd.to_datetime(windows.start).to_numpy().astype("datetime64[D]").astype(np.int64)
     end = pd.to_datetime(windows.end.fillna(dt.date(9999, 12, 31))).to_numpy().astype("datetime64[D]") \
@@ -485,3 +491,42 @@ def classify_product(*, session: Session, form: str, on: dt.date, hs_code: str =
             "items": result.matches.drop(columns="line").to_dict("records"),
             "suspended": result.suspended.drop(columns="line").to_dict("records"),
             "note": line.reasons if "composition taken" in line.reasons and not line.controlled else ""}
+
+
+def events_between(*, session: Session, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """Dated events after start up to end: entries taking effect or ending, suspensions starting or lapsing."""
+    e, s = models.ControlEntry, models.ExportSuspension
+    out: list[dict[str, Any]] = []
+    entries = session.execute(select(e.item_code, e.measure_id, e.effective_from, e.effective_to)
+                              .where(e.effective_from.is_not(None))).all()
+    for code, measure, start_day, end_day in entries:
+        if start < start_day <= end:
+            out.append({"date": start_day, "event": "takes effect", "what": code, "measure_id": measure})
+        if end_day is not None and start <= end_day < end:
+            out.append({"date": end_day + dt.timedelta(days=1), "event": "ends", "what": code, "measure_id": measure})
+    for measure, since, until, by in session.execute(select(s.measure_id, s.suspended_from, s.suspended_until,
+                                                            s.by_measure)).all():
+        if start < since <= end:
+            out.append({"date": since, "event": "suspended", "what": measure, "measure_id": by})
+        if start <= until < end:
+            out.append({"date": until + dt.timedelta(days=1), "event": "suspension lapses", "what": measure,
+                        "measure_id": by})
+    grouped: dict[tuple[Any, ...], list[str]] = {}
+    for ev in out:
+        grouped.setdefault((ev["date"], ev["event"], ev["measure_id"]), []).append(ev["what"])
+    return [{"date": d, "event": ev, "measure_id": m, "what": ", ".join(sorted(w))}
+            for (d, ev, m), w in sorted(grouped.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or ""))]
+
+
+def export_quotas(*, session: Session) -> pd.DataFrame:
+    """MOFCOM export quotas 2005-2014 as reported, with status and source."""
+    q = models.ExportQuotaYear
+    return pd.DataFrame(session.execute(select(q.year, q.batch, q.category, q.tonnes, q.status, q.source, q.note)
+                                        .order_by(q.year, q.batch, q.category)).all(),
+                        columns=["year", "batch", "category", "tonnes", "status", "source", "note"])
+
+
+def list_measures(*, session: Session) -> list[models.ExportMeasure]:
+    """The measures behind the list, oldest first."""
+    m = models.ExportMeasure
+    return list(session.scalars(select(m).order_by(func.coalesce(m.effective_date, m.issued_date), m.measure_id)))
