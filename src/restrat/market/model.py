@@ -373,15 +373,43 @@ def _highs(a: sp.spmatrix, c: np.ndarray, hessian: sp.spmatrix | None, col_lo: n
     return h
 
 
+HARD_ROWS = ("seller balance", "market clearing")
+
+
 def conflicts(built: Built) -> list[str]:
-    """Names of the constraints in an irreducible infeasible subset (HiGHS IIS of the feasibility LP)."""
-    h = _highs(built.a, np.zeros_like(built.c), None, built.col_lo, built.col_hi, built.row_lo, built.row_hi)
+    """Names of the constraints that conflict, by an elastic feasibility LP.
+
+    Every constraint except material balances and market clearing, and every stockpile target, gets a slack;
+    HiGHS minimises the total slack. The conflicting constraints are those left violated (positive slack) and
+    those binding at that optimum (non-zero dual): together they block any feasible point."""
+    n_rows, n_cols = built.a.shape
+    soft = np.array([name not in HARD_ROWS for name in built.row_names])
+    targets = np.flatnonzero((built.col_lo > 0) & (built.col_hi > built.col_lo))
+    slack_rows = np.flatnonzero(soft)
+    n_slack = len(slack_rows) + len(targets)
+    relax = sp.csr_matrix((-np.ones(len(slack_rows)), (slack_rows, np.arange(len(slack_rows)))),
+                          shape=(n_rows, n_slack))
+    target_rows = sp.hstack([sp.csr_matrix((-np.ones(len(targets)), (np.arange(len(targets)), targets)),
+                                           shape=(len(targets), n_cols)),
+                             sp.csr_matrix((-np.ones(len(targets)),
+                                            (np.arange(len(targets)), len(slack_rows) + np.arange(len(targets)))),
+                                           shape=(len(targets), n_slack))])
+    a = sp.vstack([sp.hstack([built.a, relax]), target_rows])
+    col_lo = np.concatenate([np.where(np.isin(np.arange(n_cols), targets), 0.0, built.col_lo), np.zeros(n_slack)])
+    col_hi = np.concatenate([built.col_hi, np.full(n_slack, INF)])
+    c = np.concatenate([np.zeros(n_cols), np.ones(n_slack)])
+    h = _highs(a, c, None, col_lo, col_hi, np.full(a.shape[0], -INF),
+               np.concatenate([built.row_hi, -built.col_lo[targets]]))
     h.run()
-    _, iis = h.getIis()
-    names = [built.row_names[int(r)] for r in iis.row_index_]
-    if any(int(c) % built.layout.per_year >= built.layout.offsets()["i"] for c in iis.col_index_):
-        names.append("stockpile target")
-    return sorted(set(names)) or ["(HiGHS found the constraints infeasible but returned no subset)"]
+    sol = h.getSolution()
+    slack = np.asarray(sol.col_value)[n_cols:]
+    dual = np.asarray(sol.row_dual)
+    names = list(built.row_names) + ["stockpile target"] * len(targets)
+    soft_all = np.concatenate([soft, np.ones(len(targets), bool)])
+    violated = np.concatenate([slack_rows, n_rows + np.arange(len(targets))])[slack > 1e-7]
+    binding = np.flatnonzero(soft_all & (np.abs(dual) > 1e-9))
+    found = sorted({names[i] for i in np.concatenate([violated, binding])})
+    return found or ["(no single constraint could be named)"]
 
 
 def _check(h: highspy.Highs, built: Built) -> None:

@@ -93,13 +93,15 @@ def tables(inp: Inputs, sol: Solution, *, reserves_t: pd.Series) -> dict[str, pd
     gross = (big_a.T * use - 0.5 * big_b.T * use ** 2).sum(axis=1)
     spend = (sol.q * p[:, lay.clearing.element.to_numpy(), lay.clearing.market.to_numpy()]).sum(axis=1) + \
         (sol.z * inp.sub_price.T).sum(axis=1)
+    ore = src.ore_type.isin(["rock", "ionic", "monazite"]).to_numpy()  # mined ore: not recycling, not by-products
     china_src = src.country.eq("China").to_numpy()
     sep_total = mined.sum(axis=1)
+    ore_total = mined[:, ore].sum(axis=1)
     strategic_players = inp.players.code[inp.players.strategic].tolist()
     metrics = {
-        "world_mined_t": mined.sum(axis=1) * KT,
-        "china_mine_share": np.divide(mined[:, china_src].sum(axis=1), sep_total, out=np.zeros(n_t),
-                                      where=sep_total > 0),
+        "world_mined_t": ore_total * KT,
+        "china_mine_share": np.divide(mined[:, china_src & ore].sum(axis=1), ore_total, out=np.zeros(n_t),
+                                      where=ore_total > 0),
         "china_separation_share": np.divide(sep_cn.sum(axis=1), sep_total, out=np.zeros(n_t), where=sep_total > 0),
         "china_exports_t": cn.reshape(n_t, n_e, n_m)[:, :, [m for m in range(n_m) if m != china_m]].sum(
             axis=(1, 2)) * KT,

@@ -97,8 +97,9 @@ def fit_report() -> dict[str, pd.DataFrame | dict[str, Any]]:
     b = base()
     scn = scenarios.parse({"scenario": {"name": "calibration", "start_year": b.base_year, "horizon": 1}}, base=b)
     res = solve_scenario(scn, base=b)
-    observed = b.sources.groupby("country").base_t.sum()
-    modelled = res.supply.groupby("country").mined_t.sum().reindex(observed.index)
+    usgs = b.sources[b.sources.basis != "assumption"]  # sources whose base output is USGS data
+    observed = usgs.groupby("country").base_t.sum()
+    modelled = res.supply[res.supply.source.isin(usgs.code)].groupby("country").mined_t.sum().reindex(observed.index)
     volumes = pd.DataFrame({"country": observed.index, "observed_t": observed.to_numpy(),
                             "model_t": modelled.to_numpy()})
     volumes = volumes[volumes.observed_t > 0].reset_index(drop=True)
@@ -115,7 +116,7 @@ def fit_report() -> dict[str, pd.DataFrame | dict[str, Any]]:
     shares = pd.DataFrame([
         {"indicator": "China's share of mining", "model": float(summary["china_mine_share"]),
          "reference": float(observed.get("China", 0.0) / observed.sum()),
-         "reference_source": "USGS MCS 2026 (sources as listed, incl. recycling and Sc)"},
+         "reference_source": "USGS MCS 2026 mine production by country"},
         {"indicator": "China's share of separation", "model": float(summary["china_separation_share"]),
          "reference": _iea_refining_share(), "reference_source":
              "IEA magnet REE refining 2024, ree_iea_critical_minerals_outlook_demand_supply.csv (magnet REE only)"},
