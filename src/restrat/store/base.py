@@ -28,5 +28,6 @@ def load_all_models() -> MetaData:
     from restrat.market import models as _market  # noqa: F401
     from restrat.quota import models as _quota  # noqa: F401
     from restrat.registry import models as _registry  # noqa: F401
+    from restrat.technology import models as _technology  # noqa: F401
 
     return Base.metadata

@@ -1,0 +1,1 @@
+"""Technology innovation system: R&D projects, cooperation, patents, industrialisation and technology export control."""
