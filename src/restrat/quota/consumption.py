@@ -43,17 +43,20 @@ def per_event(events: pd.DataFrame, stage_of: pd.Series) -> pd.DataFrame:
     processing at a separation plant by REO in; other events use no quota."""
     kind = events["kind"].to_numpy(dtype=object)
     fac = events["facility_id"].to_numpy(dtype=np.int64)
+    separation_plants = stage_of.index[stage_of.to_numpy(dtype=object) == "separation"].to_numpy(dtype=np.int64)
     mining = kind == K.EXTRACTION
-    separating = (kind == K.PROCESSING) & (stage_of.reindex(fac).to_numpy(dtype=object) == "separation")
-    grams = np.rint(np.where(mining, events["reo_out_kg"].to_numpy(dtype=float),
-                             events["reo_in_kg"].to_numpy(dtype=float)) * 1000.0)
-    keep = (mining | separating) & (np.nan_to_num(grams) > 0)
-    at = events["at_epoch_s"].to_numpy(dtype=np.int64)[keep]
+    separating = (kind == K.PROCESSING) & np.isin(fac, separation_plants)
+    sel = np.flatnonzero(mining | separating)
+    mining = mining[sel]
+    grams = np.rint(np.where(mining, events["reo_out_kg"].to_numpy(dtype=float)[sel],
+                             events["reo_in_kg"].to_numpy(dtype=float)[sel]) * 1000.0)
+    keep = np.nan_to_num(grams) > 0
+    sel, mining, grams = sel[keep], mining[keep], grams[keep]
+    at = events["at_epoch_s"].to_numpy(dtype=np.int64)[sel]
     return pd.DataFrame({
-        "event_id": events["event_id"].to_numpy(dtype=np.int64)[keep], "facility_id": fac[keep],
-        "year": pd.to_datetime(at, unit="s", utc=True).year.to_numpy(dtype=np.int64),
-        "kind": np.where(mining[keep], MINING, SEPARATION), "at_epoch_s": at,
-        "grams": grams[keep].astype(np.int64)})
+        "event_id": events["event_id"].to_numpy(dtype=np.int64)[sel], "facility_id": fac[sel],
+        "year": (at.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970),
+        "kind": np.where(mining, MINING, SEPARATION), "at_epoch_s": at, "grams": grams.astype(np.int64)})
 
 
 def deltas(use: pd.DataFrame) -> pd.DataFrame:

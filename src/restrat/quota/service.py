@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from restrat.catalog import reference
+from restrat.environment import service as environment
 from restrat.errors import InputError, NotFound, Problem
 from restrat.quota import models, optimiser
 from restrat.quota.amounts import changes_of, in_force
@@ -518,9 +519,10 @@ def optimiser_inputs(*, session: Session, year: int, kind: str) -> tuple[pd.Data
     fac["penalised"] = fac["code"].isin(penalised)
     fac["technology_level"] = fac["technology_level"].astype(float) / 5.0
     fac["recovery_rate"] = fac["id"].map(_recovery(session, year - 1))
-    fac["environmental_compliance"] = np.nan
-    notes.append("environmental compliance: no environment module scores yet, every facility takes the policy's "
-                 "neutral value")
+    env = environment.environment_scores(session=session, year=year - 1)
+    fac["environmental_compliance"] = fac["id"].map(env.set_index("facility_id")["score"] / 100.0)
+    notes.append(f"environmental compliance: {int(fac['environmental_compliance'].notna().sum())} facilities scored by "
+                 f"the environment module for {year - 1} (compliance rate less escalation penalties)")
     return fac, notes
 
 
