@@ -4,7 +4,6 @@ the hash chain. One transaction: any problem writes nothing."""
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,8 +15,9 @@ from restrat.catalog.service import product_form_table
 from restrat.errors import InputError, Problem
 from restrat.ledger import consumers
 from restrat.ledger import kinds as K
-from restrat.ledger.chain import Canonical, chain, digests, pack_comp
+from restrat.ledger.chain import Canonical, digests, pack_comp
 from restrat.ledger.format import EventFrames
+from restrat.ledger.hashjob import HashJob, digest_and_chain, worth_a_child
 from restrat.ledger.validation import Context, Plan, check
 from restrat.store.bulk import lookup, write_columns
 
@@ -147,11 +147,6 @@ def _written(new: EventFrames, c: Canonical, plan: Plan, ctx: Context, event_ids
     return consumers.Written(events=events, inputs=inputs, outputs=outputs)
 
 
-def _digest_and_chain(c: Canonical, previous: bytes) -> tuple[list[bytes], list[bytes]]:
-    dig = digests(c)
-    return dig, chain(dig, previous=previous)
-
-
 def import_events(*, session: Session, frames: EventFrames, source_name: str = "request",
                   username: str = "system") -> ImportResult:
     """Validate and append events in one transaction; events already in the ledger with the same content are
@@ -179,28 +174,29 @@ def import_events(*, session: Session, frames: EventFrames, source_name: str = "
                              source=source_name)
         keep = ~present
     new = subset(frames, keep)
-    ctx = _context(session, new, ledger_empty=last_event == 0)
-    problems, plan = check(new, ctx)
-    if problems:
-        raise InputError(problems, source=source_name)
-    assert plan is not None
-    n, n_out = len(new), len(new.outputs)
-    import_id = int(session.execute(text("SELECT COALESCE(MAX(id), 0) + 1 FROM ledger_import")).scalar_one())
-    if n == 0:
-        session.execute(text("INSERT INTO ledger_import (id, at, username, source_name, events_new, events_skipped, "
-                             "head_chain_hex) VALUES (:i, CURRENT_TIMESTAMP, :u, :s, 0, :k, :h)"),
-                        {"i": import_id, "u": username, "s": source_name, "k": int((~keep).sum()),
-                         "h": last_chain.hex()})
-        return ImportResult(import_id, 0, int((~keep).sum()), 0, None, None, last_chain.hex(),
-                            time.perf_counter() - started)
+    n = len(new)
+    # Hashing needs no database: a big import hashes in a forked process on the other core while this one
+    # validates and writes; the event rows, which carry the chain, are written last.
+    job = HashJob(lambda: canonical(new), last_chain, events=n) if worth_a_child(n) else None
+    try:
+        ctx = _context(session, new, ledger_empty=last_event == 0)
+        problems, plan = check(new, ctx)
+        if problems:
+            raise InputError(problems, source=source_name)
+        assert plan is not None
+        n_out = len(new.outputs)
+        import_id = int(session.execute(text("SELECT COALESCE(MAX(id), 0) + 1 FROM ledger_import")).scalar_one())
+        if n == 0:
+            session.execute(text("INSERT INTO ledger_import (id, at, username, source_name, events_new, "
+                                 "events_skipped, head_chain_hex) VALUES (:i, CURRENT_TIMESTAMP, :u, :s, 0, :k, :h)"),
+                            {"i": import_id, "u": username, "s": source_name, "k": int((~keep).sum()),
+                             "h": last_chain.hex()})
+            return ImportResult(import_id, 0, int((~keep).sum()), 0, None, None, last_chain.hex(),
+                                time.perf_counter() - started)
 
-    event_ids = np.arange(last_event + 1, last_event + 1 + n, dtype=np.int64)
-    batch_ids = np.arange(last_batch + 1, last_batch + 1 + n_out, dtype=np.int64)
-    c = canonical(new)
-    # The digests and the chain need no database; computing them while SQLite writes batches and inputs (its
-    # sqlite3_step runs without the GIL) takes them off the critical path.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        hashing = pool.submit(_digest_and_chain, c, last_chain)
+        event_ids = np.arange(last_event + 1, last_event + 1 + n, dtype=np.int64)
+        batch_ids = np.arange(last_batch + 1, last_batch + 1 + n_out, dtype=np.int64)
+        c = canonical(new)
         outs = new.outputs
         write_columns(session, "ledger_batch", dict(zip(BATCH_COLUMNS, (
             batch_ids, c.out_batch, event_ids[outs["ev"].to_numpy()], plan.out_facility_id, c.out_form, c.out_kg,
@@ -209,7 +205,11 @@ def import_events(*, session: Session, frames: EventFrames, source_name: str = "
                             if n_out else -1, plan.in_ref)
         write_columns(session, "ledger_input", dict(zip(INPUT_COLUMNS, (
             event_ids[new.inputs["ev"].to_numpy()], in_batch, c.in_kg), strict=True)))
-        new_dig, links = hashing.result()
+        new_dig, links = job.result() if job is not None else digest_and_chain(c, last_chain)
+    except BaseException:
+        if job is not None:
+            job.cancel()
+        raise
     ref_ids = np.where(plan.ref_kind == "file", event_ids[np.clip(plan.ref_index, 0, n - 1)],
                        np.where(plan.ref_kind == "db", plan.ref_index, -1))
     write_columns(session, "ledger_event", dict(zip(EVENT_COLUMNS, (
