@@ -3,6 +3,7 @@ missing-data substitution, evaluation, escalation and environmental scores."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -12,16 +13,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from restrat.environment import evaluation, standards
+from restrat.environment import evaluation, hj212, standards
 from restrat.environment.models import EmissionLimit, MonitoringValue, Outlet, Submission, WorkspaceValue
 from restrat.environment.substitution import substitute
 from restrat.environment.units import CANONICAL, conversion_factors
 from restrat.errors import Forbidden, InputError, NotFound, Problem
 from restrat.registry.models import Facility
 from restrat.store.bulk import insert_rows, lookup, write_rows
+from restrat.store.db import transaction
 
 PERIODS = {"minute": 60, "hour": 3_600, "day": 86_400, "sample": 0}
 AVERAGING_S = {"value": 0, "hour": 3_600, "day": 86_400}
@@ -259,6 +261,7 @@ def check_values(*, raw: pd.DataFrame, outlets_df: pd.DataFrame, now: dt.datetim
     """Run checks C1-C8 on submitted rows (pure): returns the normalised values (outlet_id, pollutant, period,
     at_s, value, method, flag, row) or raises InputError naming every broken row, field and rule."""
     df = raw.reset_index(drop=True)
+    df = df.astype(object).where(df.notna(), "")
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise InputError([Problem(field=c, rule="column is required (C1 fields)") for c in missing])
@@ -699,3 +702,29 @@ def national_map(*, session: Session, year: int) -> pd.DataFrame:
     return out.astype({"evaluated": int, "exceeded": int, "episodes": int}).sort_values(
         ["score", "facility"], na_position="last").reset_index(drop=True)
 
+
+
+# ---- HJ 212 ---------------------------------------------------------------------------------------------------
+
+
+def ingest_hj212(*, session: Session, message: hj212.Message, username: str = "hj212") -> dict[str, Any] | None:
+    """Store the values of one HJ 212 data upload through the workspace and checks (one transaction)."""
+    readings = hj212.readings(message)
+    if not readings:
+        return None
+    raw = hj212_rows(session=session, readings=readings)
+    return submit(session=session, raw=raw, source_name=f"HJ 212 MN={message.mn} QN={message.qn or '-'}",
+                  channel="hj212", username=username)
+
+
+def hj212_handler(*, engine: Engine, username: str = "hj212") -> hj212.Handler:
+    """The listener's handler: each message is stored in its own transaction, in a worker thread."""
+
+    def store(message: hj212.Message) -> None:
+        with transaction(engine) as session:
+            ingest_hj212(session=session, message=message, username=username)
+
+    async def handle(message: hj212.Message) -> None:
+        await asyncio.to_thread(store, message)
+
+    return handle

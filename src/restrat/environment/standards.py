@@ -94,7 +94,7 @@ def normalise_limits(raw: pd.DataFrame, *, standard: str | None = None, status: 
                      scope: str | None = None, region: str | None = None) -> pd.DataFrame:
     """Check and normalise a limit table (the shipped files' columns, or LIMIT_COLUMNS). A value 'a-b' is a range
     (pH). Units are converted to the pollutant's canonical unit. Raises InputError naming row, field and rule."""
-    df = raw.astype(str).replace({"nan": "", "None": ""}).reset_index(drop=True)
+    df = raw.astype(object).where(raw.notna(), "").astype(str).replace({"nan": "", "None": ""}).reset_index(drop=True)
     problems: list[Problem] = []
     required = ["pollutant", "medium", "limit_value", "limit_unit"]
     missing = [c for c in required if c not in df.columns]
