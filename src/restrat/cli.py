@@ -20,6 +20,7 @@ from restrat.market import cli as market_cli
 from restrat.quota import cli as quota_cli
 from restrat.store import migrate
 from restrat.store.db import get_engine
+from restrat.technology import cli as technology_cli
 
 app = typer.Typer(help="restrat: rare earth industry governance and strategy platform.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -42,6 +43,7 @@ app.command("simulate")(market_cli.simulate)
 app.add_typer(exports_cli.app, name="exports")
 app.add_typer(environment_cli.app, name="environment")
 app.add_typer(quota_cli.app, name="quota")
+app.add_typer(technology_cli.app, name="technology")
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
@@ -81,7 +83,7 @@ def seed_demo(seed: int = typer.Option(7, "--seed", help="Random seed of the ill
 
     steps = ["migrate", "catalog reference data", "enterprise groups", "quota history", "enterprises and facilities",
              "group ownership over time", "demo users", "synthetic ledger", "export control",
-             "environmental monitoring"]
+             "environmental monitoring", "technology innovation"]
     with progress() as bar:
         task = bar.add_task("demo", total=len(steps))
         if reset:

@@ -21,6 +21,7 @@ from restrat.market import views as market_views
 from restrat.quota import views as quota_views
 from restrat.registry import views as registry_views
 from restrat.store.db import get_engine, session_factory
+from restrat.technology import views as technology_views
 from restrat.web import views as web_views
 
 DESCRIPTION = """REST API of restrat, the rare earth industry governance and strategy platform.
@@ -53,5 +54,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(environment_views.pages)
     app.include_router(market_views.router)
     app.include_router(market_views.pages)
+    app.include_router(technology_views.router)
+    app.include_router(technology_views.pages)
     app.mount("/static", StaticFiles(directory=str(resources.files("restrat.web") / "static")), name="static")
     return app

@@ -26,6 +26,7 @@ from restrat.quota import models as quota_models
 from restrat.registry import models as registry_models
 from restrat.registry import service as registry
 from restrat.store.bulk import insert_rows
+from restrat.technology import demo as technology_demo
 
 ILLUSTRATIVE = "illustrative"
 ILLUSTRATIVE_SOURCE = "restrat demo generator: ILLUSTRATIVE, not real data"
@@ -245,6 +246,8 @@ def seed_demo(*, session: Session, seed: int = 7, progress: Callable[[str], None
     counts.update(exports_demo.seed(session=session, seed=seed))
     step("environmental monitoring")
     counts.update(seed_environment(session=session, seed=seed))
+    step("technology innovation")
+    counts.update(technology_demo.seed(session=session))
     auth.audit(session=session, username="system", action="seed", entity="database", detail=counts)
     return counts
 

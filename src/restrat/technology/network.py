@@ -80,8 +80,15 @@ def field_coverage(participation: pd.DataFrame, fields: pd.DataFrame) -> pd.Data
 
 
 def layout(g: nx.Graph) -> pd.DataFrame:
-    """x, y per actor from a seeded spring layout (the same drawing every time)."""
-    if not g.number_of_nodes():
-        return pd.DataFrame(columns=["actor", "x", "y"])
-    pos = nx.spring_layout(g, seed=LAYOUT_SEED, weight="weight")
-    return pd.DataFrame([(n, float(x), float(y)) for n, (x, y) in pos.items()], columns=["actor", "x", "y"])
+    """x, y per actor: a seeded spring layout of each connected component (the same drawing every time), the
+    components side by side, largest first, each scaled by the square root of its size."""
+    rows: list[tuple[str, float, float]] = []
+    offset = 0.0
+    for comp in sorted(nx.connected_components(g), key=lambda c: (-len(c), min(c))):
+        sub = g.subgraph(comp)
+        scale = len(comp) ** 0.5
+        pos = nx.spring_layout(sub, seed=LAYOUT_SEED, weight="weight", scale=scale) if len(comp) > 1 \
+            else {n: (0.0, 0.0) for n in comp}
+        rows += [(n, float(x) + offset + scale, float(y)) for n, (x, y) in pos.items()]
+        offset += 2 * scale + 1.0
+    return pd.DataFrame(rows, columns=["actor", "x", "y"])

@@ -65,8 +65,8 @@ def attribute(batches: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
     if not len(batches) or not len(changes):
         return batches.assign(project_id=pd.Series(dtype=int), reached_on=pd.Series(dtype=object)).iloc[0:0]
     left = batches.assign(_t=pd.to_datetime(batches["at"]).astype("datetime64[ns]")).sort_values("_t")
-    right = changes.assign(_t=pd.to_datetime(changes.reached_on).astype("datetime64[ns]"))[["facility_id", "form", "_t", "project_id",
-                                                                   "reached_on"]].sort_values("_t")
+    right = changes.assign(_t=pd.to_datetime(changes.reached_on).astype("datetime64[ns]"))
+    right = right[["facility_id", "form", "_t", "project_id", "reached_on"]].sort_values("_t")
     joined = pd.merge_asof(left, right, on="_t", by=["facility_id", "form"], direction="backward")
     return joined[joined.project_id.notna()].drop(columns="_t").astype({"project_id": int})
 

@@ -475,7 +475,7 @@ def get_project(*, session: Session, code: str, viewer: Viewer = EVERYONE) -> di
     patents = patents_frame(session=session)
     q = {"p": pid}
     return {
-        "project": {"code": code, **row.to_dict()},
+        "project": {"code": code, **{k: None if np.ndim(v) == 0 and pd.isna(v) else v for k, v in row.items()}},
         "partners": _frame(session, "SELECT COALESCE(e.code, i.code) AS actor, COALESCE(e.name, i.name) AS name, "
                                     "CASE WHEN e.id IS NULL THEN i.kind ELSE 'enterprise' END AS kind, x.joined_on "
                                     "FROM tech_project_partner x LEFT JOIN enterprise e ON e.id = x.enterprise_id "
@@ -554,24 +554,19 @@ def _changes(session: Session) -> pd.DataFrame:
     return _dates(c, "reached_on").reset_index(drop=True)
 
 
-def _epoch(day: dt.date) -> int:
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
-
-
-def ledger_output(*, session: Session, facility_ids: list[int], forms: list[str], since: dt.date,
-                  until: dt.date | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+def ledger_output(*, session: Session, facility_ids: list[int], forms: list[str], since: dt.date
+                  ) -> tuple[pd.DataFrame, np.ndarray]:
     """Batches made (extraction or processing) at the facilities in the forms from a date, with REO composition."""
+    cols = ["facility_id", "form", "at", "gross_kg", "reo_kg"]
     if not facility_ids or not forms:
-        return pd.DataFrame(columns=["facility_id", "form", "at", "gross_kg", "reo_kg"]), np.zeros((0, 17))
-    sql = ("SELECT e.facility_id, b.form, e.at_epoch_s, b.gross_kg, b.reo_kg, b.comp FROM ledger_batch b "
-           "JOIN ledger_event e ON e.id = b.event_id WHERE e.kind IN ('extraction', 'processing') "
-           "AND e.at_epoch_s >= :since AND e.at_epoch_s < :until AND e.facility_id IN {keys} "
-           "AND b.form IN (" + ", ".join(f":f{i}" for i in range(len(forms))) + ")")
-    params = {"since": _epoch(since), "until": _epoch(until) if until else 2**62,
-              **{f"f{i}": f for i, f in enumerate(forms)}}
-    stmt = text(sql.replace("{keys}", ":keys")).bindparams(bindparam("keys", expanding=True))
-    rows = session.execute(stmt, {**params, "keys": list(facility_ids)}).all()
-    frame = pd.DataFrame([r[:5] for r in rows], columns=["facility_id", "form", "at", "gross_kg", "reo_kg"])
+        return pd.DataFrame(columns=cols), unpack_comp([])
+    stmt = text("SELECT e.facility_id, b.form, e.at_epoch_s, b.gross_kg, b.reo_kg, b.comp FROM ledger_batch b "
+                "JOIN ledger_event e ON e.id = b.event_id WHERE e.kind IN ('extraction', 'processing') "
+                "AND e.at_epoch_s >= :since AND e.facility_id IN :facilities AND b.form IN :forms") \
+        .bindparams(bindparam("facilities", expanding=True), bindparam("forms", expanding=True))
+    rows = session.execute(stmt, {"since": pd.Timestamp(since).value // 10**9, "facilities": list(facility_ids),
+                                  "forms": list(forms)}).all()
+    frame = pd.DataFrame([r[:5] for r in rows], columns=cols)
     frame["at"] = pd.to_datetime(frame["at"], unit="s")
     return frame, unpack_comp([r[5] for r in rows])
 
@@ -757,10 +752,3 @@ def applications_frame(*, session: Session, viewer: Viewer = EVERYONE) -> pd.Dat
                         "JOIN tech_project p ON p.id = a.project_id "
                         "JOIN enterprise e ON e.id = a.applicant_enterprise_id ORDER BY a.applied_on, a.code")
     return _dates(_only(a, visible_projects(session=session, viewer=viewer)), "applied_on").reset_index(drop=True)
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-ready rows (missing values as None, numpy scalars as Python ones)."""
-    clean = frame.astype(object).where(frame.notna(), None)
-    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
-            for r in clean.to_dict("records")]
