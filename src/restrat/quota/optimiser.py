@@ -179,6 +179,9 @@ def _highs() -> highspy.Highs:
         os.dup2(saved, 1)
         os.close(saved)
     h.setOptionValue("output_flag", False)
+    # A handful of rows over thousands of bounded columns: presolve finds nothing to remove and, measured on 5,000
+    # facilities, takes more than half the time (0.39 s with it, 0.15 s without, same optimum).
+    h.setOptionValue("presolve", "off")
     return h
 
 
