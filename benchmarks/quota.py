@@ -165,7 +165,7 @@ def bench_import(events: int) -> list[tuple[str, str, str, str, str]]:
     try:
         off, n = _import(data, consumers_on=())
         importer._written = _timed_written(saved_written)
-        on, _ = _import(data, consumers_on=("benchmarks.quota:timed_on_import",))
+        on, _ = _import(data, consumers_on=(f"{__name__}:timed_on_import",))  # this module, also as __main__
     finally:
         consumers.CONSUMERS, importer._written = saved, saved_written
     inside = SPENT["written"] + SPENT["quota"]
