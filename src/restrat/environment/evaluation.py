@@ -4,7 +4,8 @@ A *series* is one (outlet, pollutant) stream of values, identified by an integer
 over the period the standard prescribes for the series (0 = each value on its own), then each average is compared
 with the limit in force at the start of its period: `value > high` or `value < low` (pH) is an exceedance, and
 its ratio is `max(value / high, low / value)`. Consecutive exceedances of a series (no compliant value between
-them) form one episode: start, end (end of its last period), number of values, peak ratio.
+them) form one episode: start, end (the end of its last averaging period; for values compared one by one, the time
+of the last), number of values, peak ratio.
 
 Evaluating a stream cut at period boundaries gives the same result as evaluating the whole (`combine`), so the
 service evaluates long histories chunk by chunk.
@@ -149,6 +150,11 @@ def _episodes(key: np.ndarray, t: np.ndarray, value: np.ndarray, low: np.ndarray
         "limit_high": high[peak_rows], "limit_low": low[peak_rows]})
 
 
+def _flag(values: pd.Series) -> np.ndarray:
+    """A boolean column that lost its dtype to reindexing, with missing as False."""
+    return values.astype("boolean").fillna(False).to_numpy(bool)
+
+
 def combine(first: Evaluation, second: Evaluation) -> Evaluation:
     """The evaluation of two consecutive parts of one stream (second starts after first ends, cut at period
     boundaries): counts add, and an episode running at the end of first continues into second."""
@@ -162,12 +168,12 @@ def combine(first: Evaluation, second: Evaluation) -> Evaluation:
         "exceeded": (a.exceeded.fillna(0) + b.exceeded.fillna(0)).to_numpy(np.int64),
         "unlimited": (a.unlimited.fillna(0) + b.unlimited.fillna(0)).to_numpy(np.int64),
         "first_t": np.where(a_has, a.first_t, b.first_t.fillna(-1)).astype(np.int64),
-        "first_exceed": np.where(a_has, a.first_exceed.fillna(False), b.first_exceed.fillna(False)).astype(bool),
+        "first_exceed": np.where(a_has, _flag(a.first_exceed), _flag(b.first_exceed)).astype(bool),
         "last_t": np.where(b_has, b.last_t, a.last_t.fillna(-1)).astype(np.int64),
-        "last_exceed": np.where(b_has, b.last_exceed.fillna(False), a.last_exceed.fillna(False)).astype(bool),
+        "last_exceed": np.where(b_has, _flag(b.last_exceed), _flag(a.last_exceed)).astype(bool),
     })
     ea, eb = first.episodes, second.episodes
-    joining = keys[(a.last_exceed.fillna(False) & b.first_exceed.fillna(False)).to_numpy(bool)]
+    joining = keys[_flag(a.last_exceed) & _flag(b.first_exceed)]
     if len(joining) == 0 or ea.empty or eb.empty:
         episodes = pd.concat([x for x in (ea, eb) if not x.empty] or [ea], ignore_index=True)
         return Evaluation(series=series, episodes=episodes.sort_values(["key", "start"]).reset_index(drop=True))
