@@ -303,9 +303,10 @@ def check_quota_standards(*, session: Session, licence: models.Licence, on: dt.d
                                               end_use_class=licence.end_use_class, year=on.year, exclude=licence.id)
     problems = []
     for s in standards.itertuples(index=False):
-        scope = "all elements" if s.element is None else s.element
-        this = licence.quantity_kg if s.element is None else float(element_kg.get(s.element, 0.0))
-        before = other_total if s.element is None else float(other_element.get(s.element, 0.0))
+        overall = pd.isna(s.element)
+        scope = "all elements" if overall else s.element
+        this = licence.quantity_kg if overall else float(element_kg.get(s.element, 0.0))
+        before = other_total if overall else float(other_element.get(s.element, 0.0))
         if this == 0:
             continue
         tag = f" [{s.data_status.upper()} standard]" if s.data_status == "illustrative" else ""
@@ -366,8 +367,13 @@ def consume_ledger_exports(*, session: Session, written: Any) -> dict[str, int]:
 
 
 def _lock_licences(session: Session, codes: list[str]) -> pd.DataFrame:
-    """Lock the referenced licences for this transaction (a no-op UPDATE: row locks on PostgreSQL, the write lock on
-    SQLite) and read their current state and use."""
+    """Lock the referenced licences for this transaction and read their current state and use: on SQLite the
+    transaction starts with BEGIN IMMEDIATE unless one is open (a deferred one would read a snapshot first and could
+    not then upgrade to writing once another writer committed); on PostgreSQL a no-op UPDATE takes the row locks."""
+    conn = session.connection()
+    raw = conn.connection.dbapi_connection
+    if conn.dialect.name == "sqlite" and raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
     if codes:
         lookup(session, "UPDATE export_licence SET consumed_kg = consumed_kg WHERE code IN {keys} RETURNING id", codes)
     rows = lookup(session, "SELECT id, code, state, destination, valid_from, valid_to, quantity_kg, consumed_kg "
