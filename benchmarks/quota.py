@@ -171,7 +171,7 @@ def bench_import(events: int) -> list[tuple[str, str, str, str, str]]:
     inside = SPENT["written"] + SPENT["quota"]
     return [
         (f"Ledger import (SQLite), {n:,} events: with / without quota consumption, wall (s)", f"{on:.2f}",
-         f"{off:.2f}", f"+{100 * (on - off) / off:.1f}%", "two separate imports on a shared machine: noisy"),
+         f"{off:.2f}", f"{100 * (on - off) / off:+.1f}%", "two separate imports on a shared machine: noisy"),
         ("Quota consumption inside that import, timed in place (s)", f"{inside:.2f}", f"{off:.2f}",
          f"{100 * inside / off:.1f}% of the import",
          f"consumer {SPENT['quota']:.2f} s (use, limits, crossings, writes) + handing over the written rows "
