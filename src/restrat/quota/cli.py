@@ -57,7 +57,7 @@ def plans(year: int = typer.Option(None, "--year"),
 
     with session() as s:
         df = service.plans(session=s, year=year, on=on.date() if on else None)
-    _emit_frame(df.drop(columns=["id"]), as_json=as_json, title="Quota plans (t REO)")
+    _emit_frame(df.drop(columns=["id"] if as_json else ["id", "source"]), as_json=as_json, title="Quota plans (t REO)")
 
 
 @app.command("issue")
@@ -146,9 +146,13 @@ def infractions(year: int = typer.Option(None, "--year"), as_json: bool = JSON) 
 
     with session() as s:
         rows = service.infractions(session=s, year=year)
-    emit(rows, as_json=as_json, title="Quota infractions",
-         columns=None if as_json else ["infraction", "facility", "year", "kind", "event", "quota_t_reo",
-                                       "excess_t_reo", "penalty", "next_year"])
+    if as_json:
+        emit(rows, as_json=True)
+        return
+    emit([{**r, "excess_t_reo": round(r["excess_t_reo"], 1)} for r in rows], as_json=False, title="Quota infractions",
+         columns=["infraction", "facility", "year", "kind", "event", "event_time", "quota_t_reo", "excess_t_reo"])
+    for penalty, next_year in dict.fromkeys((r["penalty"], r["next_year"]) for r in rows):
+        out.print(f"- penalty range: {penalty}\n  next year: {next_year}")
 
 
 def _shares(values: list[str]) -> dict[str, float]:
