@@ -433,18 +433,22 @@ def classify_lines(lines: pd.DataFrame, windows: pd.DataFrame, comp: np.ndarray)
     li, wi = np.nonzero(hit)
     win = windows.iloc[wi].reset_index(drop=True)
     share = shares[li, wi]
-    element_part = np.where(win.element.notna().to_numpy(),
-                            win.element.fillna("").to_numpy(dtype=str) + " " + pd.Series(share * 100).round(3)
-                            .astype(str).to_numpy() + "% of REO (any content counts)", "rare earth product")
-    scope = np.where(form_ok[li, wi], "form " + lines.form.to_numpy(dtype=str)[li] + " in the item's scope",
-                     "HS " + lines.hs_code.to_numpy(dtype=str)[li] + " is a reference customs code of the item")
-    flags = (np.where(win.code_status.to_numpy(dtype=str) == "inferred", " [item code inferred]", "")
-             + np.where(win.effective_basis.to_numpy(dtype=str) == "issued_date_assumed",
+    text = pd.StringDtype("pyarrow")
+    element = win.element.fillna("").astype(text)
+    percent = pd.Series(np.round(share * 100, 3)).astype(text)
+    element_part = (element + " " + percent + "% of REO (any content counts)").where(element != "",
+                                                                                      "rare earth product")
+    by_form = pd.Series(form_ok[li, wi])
+    scope = ("form " + pd.Series(lines.form.to_numpy()[li]).astype(text) + " in the item's scope").where(
+        by_form, "HS " + pd.Series(lines.hs_code.to_numpy()[li]).astype(text)
+        + " is a reference customs code of the item")
+    flags = (pd.Series(np.where(win.code_status == "inferred", " [item code inferred]", "")).astype(text)
+             + np.where(win.effective_basis == "issued_date_assumed",
                         " [effective date not in the sources: issue date assumed]", ""))
     matches = pd.DataFrame({
         "line": lines.line.to_numpy()[li], "item_code": win.item_code, "element": win.element,
         "licence": win.licence, "measure_id": win.measure_id, "state": win.state,
-        "reason": win.item_code.to_numpy(dtype=str) + ": " + element_part + "; " + scope + flags,
+        "reason": win.item_code.astype(text) + ": " + element_part + "; " + scope + flags,
         "_i": li})
     active = matches[matches.state == "in_force"].drop(columns="state")
     suspended = matches[matches.state == "suspended"].drop(columns=["state", "_i"]).reset_index(drop=True)
@@ -459,12 +463,16 @@ def _summary(lines: pd.DataFrame, active: pd.DataFrame, n: int) -> pd.DataFrame:
     first = ~a._i.duplicated().to_numpy()
     worst = np.full(n, "", dtype=object)
     worst[a._i.to_numpy()[first]] = a.licence.to_numpy()[first]
-    grouped = a.groupby("_i", sort=True)
     items = np.full(n, "", dtype=object)
     reasons = np.full(n, "", dtype=object)
-    if len(a):
-        items[grouped.item_code.first().index.to_numpy()] = grouped.item_code.agg(";".join).to_numpy()
-        reasons[grouped.reason.first().index.to_numpy()] = grouped.reason.agg(" | ".join).to_numpy()
+    # Join each line's items and reasons set-wise: one vectorised pass per match rank (a line has a few matches).
+    rank = a.groupby("_i", sort=False).cumcount().to_numpy()
+    rows, codes, why = a._i.to_numpy(), a.item_code.to_numpy(dtype=object), a.reason.to_numpy(dtype=object)
+    for r in range(int(rank.max()) + 1 if len(a) else 0):
+        at = rank == r
+        sep_items, sep_reasons = (";", " | ") if r else ("", "")
+        items[rows[at]] = items[rows[at]] + sep_items + codes[at]
+        reasons[rows[at]] = reasons[rows[at]] + sep_reasons + why[at]
     out = pd.DataFrame({"line": lines.line.to_numpy(), "date": lines._day.to_numpy(), "form": lines.form.to_numpy(),
                         "hs_code": lines.hs_code.to_numpy(), "controlled": worst != "", "items": items,
                         "licence": worst, "licence_required": pd.Series(worst).map(LICENCES).fillna("none")
