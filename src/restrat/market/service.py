@@ -185,10 +185,12 @@ def headline(*, summary: pd.DataFrame, baseline: pd.DataFrame | None) -> list[di
     s = avg(summary)
     b = avg(baseline) if baseline is not None else pd.Series(dtype=float)
     rows = []
+    clean = (s.where(s.abs() > 1e-6, 0.0), b.where(b.abs() > 1e-6, 0.0))  # solver noise shows as exact zero
     for metric in market_charts.METRIC_LABELS:
         if metric in s:
-            rows.append({"metric": metric, "label": market_charts.METRIC_LABELS[metric], "scenario": float(s[metric]),
-                         "baseline": float(b[metric]) if metric in b else None})
+            rows.append({"metric": metric, "label": market_charts.METRIC_LABELS[metric],
+                         "scenario": float(clean[0][metric]), "baseline": float(clean[1][metric]) if metric in b
+                         else None})
     return rows
 
 
