@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from restrat.errors import InputError, Problem
 from restrat.exports import models as export_models
 from restrat.exports import service as exports
+from restrat.technology.frames import looked_up
 
 SCOPE_FILE = Path(str(resources.files("restrat.technology") / "data" / "control_scope.csv"))
 NOT_LISTED = "not_listed"
@@ -56,11 +57,11 @@ def status_on(*, session: Session, fields: list[str], on: dt.date) -> pd.DataFra
     worst = hit.drop_duplicates("field").set_index("field").licence
     out = pd.DataFrame({"field": list(dict.fromkeys(fields))})
     out["on"] = on
-    out["status"] = out.field.map(worst).fillna(NOT_LISTED)
+    out["status"] = looked_up(out.field, worst, NOT_LISTED)
     out["licence_required"] = out.status.map(STATUS_TEXT)
 
     def joined(frame: pd.DataFrame, col: str = "item_code") -> pd.Series:
-        return out.field.map(frame.groupby("field")[col].agg(";".join)).fillna("")
+        return looked_up(out.field, frame.groupby("field")[col].agg(";".join))
 
     out["items"] = joined(hit)
     out["reasons"] = joined(hit.assign(r=hit.item_code + " (" + hit.measure_id + "): " + hit.reading), "r") \

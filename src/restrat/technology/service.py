@@ -23,6 +23,7 @@ from restrat.errors import Forbidden, InputError, NotFound, Problem
 from restrat.ledger.chain import unpack_comp
 from restrat.store.bulk import insert_rows, lookup
 from restrat.technology import control, models, network, pipeline
+from restrat.technology.frames import looked_up
 from restrat.technology.validation import ORDER, SECTIONS, blank, check_section, problems_at, split_codes
 
 DATA = Path(str(resources.files("restrat.technology") / "data"))
@@ -452,7 +453,7 @@ def projects_frame(*, session: Session, viewer: Viewer = EVERYONE) -> pd.DataFra
     partners = _frame(session, "SELECT x.project_id, COALESCE(e.code, i.code) AS actor FROM tech_project_partner x "
                                "LEFT JOIN enterprise e ON e.id = x.enterprise_id "
                                "LEFT JOIN tech_institution i ON i.id = x.institution_id ORDER BY 2")
-    p["partners"] = p.project_id.map(partners.groupby("project_id").actor.agg(";".join)).fillna("")
+    p["partners"] = looked_up(p.project_id, partners.groupby("project_id").actor.agg(";".join))
     for table, col, alias in (("tech_budget", "budget_cny", "recorded_on"), ("tech_readiness", "level",
                                                                                "assessed_on")):
         latest = _frame(session, f"SELECT project_id, {alias}, {col} FROM {table} ORDER BY project_id, {alias}")
@@ -513,12 +514,12 @@ def patents_frame(*, session: Session, viewer: Viewer = EVERYONE, on: dt.date | 
     if visible is not None:
         own = set(h.patent_id[h.enterprise_id == viewer.enterprise_id]) if viewer.enterprise_id else set()
         p = p[p.project_id.isin(visible) | p.patent_id.isin(own)]
-    p["holders"] = p.patent_id.map(h.groupby("patent_id").holder.agg(";".join)).fillna("")
+    p["holders"] = looked_up(p.patent_id, h.groupby("patent_id").holder.agg(";".join))
     s = _dates(_frame(session, "SELECT patent_id, status, status_on FROM tech_patent_status "
                                "ORDER BY patent_id, status_on, id"), "status_on")
     s = s[s.status_on <= on]
     last = s.groupby("patent_id").last()
-    p["status"] = p.patent_id.map(last.status).fillna("")
+    p["status"] = looked_up(p.patent_id, last.status)
     p["status_since"] = p.patent_id.map(last.status_on)
     return _dates(p, "filed_on").reset_index(drop=True)
 
