@@ -167,3 +167,11 @@ def test_bad_plans_are_refused(planned: Engine, fields: dict, field: str) -> Non
     with pytest.raises(InputError) as e, session_factory(planned)() as s, s.begin():
         service.issue_plan(session=s, issued_on=dt.date(2025, 1, 1), username="test", **args)
     assert e.value.problems[0].field == field
+
+
+def test_facility_allocations_sum_per_group_of_their_enterprise_on_the_first_of_january(planned: Engine) -> None:
+    _import(planned, TREE)
+    with session_factory(planned)() as s:
+        by = service.allocations_by_group(session=s, kind="mining")
+    # Both mines belong to E-UP, a member of Group One since 2020: 60 t rock + 15 t ionic at facility level.
+    assert by[["year", "group_name_en", "in_force_t_reo"]].values.tolist() == [[2025, "Group One", 75.0]]

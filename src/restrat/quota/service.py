@@ -368,9 +368,10 @@ def allocations(*, session: Session, year: int | None = None, kind: str | None =
     """Allocations with holder, group and the amount in force on a date (default today)."""
     df = pd.DataFrame(session.execute(text(
         "SELECT a.id, a.code, a.year, a.kind, a.ore_type, a.batch, g.code, e.code, f.code, a.tonnes_reo, p.code, "
-        "a.data_status, a.source, a.enterprise_id FROM quota_allocation a "
-        "LEFT JOIN enterprise_group g ON g.id = a.group_id LEFT JOIN enterprise e ON e.id = a.enterprise_id "
-        "LEFT JOIN facility f ON f.id = a.facility_id LEFT JOIN quota_allocation p ON p.id = a.parent_id "
+        "a.data_status, a.source, e.id FROM quota_allocation a "
+        "LEFT JOIN enterprise_group g ON g.id = a.group_id LEFT JOIN facility f ON f.id = a.facility_id "
+        "LEFT JOIN enterprise e ON e.id = COALESCE(a.enterprise_id, f.enterprise_id) "
+        "LEFT JOIN quota_allocation p ON p.id = a.parent_id "
         "ORDER BY a.year, a.kind, a.code")).all(),
         columns=["id", "code", "year", "kind", "ore_type", "batch", "group", "enterprise", "facility",
                  "issued_t_reo", "parent", "data_status", "source", "enterprise_id"])
@@ -389,6 +390,22 @@ def allocations(*, session: Session, year: int | None = None, kind: str | None =
     df["in_force_t_reo"] = in_force(df.rename(columns={"issued_t_reo": "tonnes_reo"}).assign(
         on=on or dt.date.today()), changes_of(session=session, target="allocation", ids=df["id"].astype(int).tolist()))
     return df.drop(columns=["enterprise_id"])
+
+
+def allocations_by_group(*, session: Session, kind: str, enterprise_id: int | None = None) -> pd.DataFrame:
+    """Facility allocations recorded on the platform, in force today, summed per year and the group (its English
+    name) the facility's enterprise belonged to on 1 January of that year ('(no group)' where none)."""
+    df = allocations(session=session, kind=kind, level="facility", enterprise_id=enterprise_id)
+    members = pd.DataFrame(session.execute(text(
+        "SELECT e.code, g.name_en, m.valid_from, m.valid_to FROM group_membership m "
+        "JOIN enterprise e ON e.id = m.enterprise_id JOIN enterprise_group g ON g.id = m.group_id")).all(),
+        columns=["enterprise", "group_name_en", "valid_from", "valid_to"])
+    m = df[["id", "enterprise", "year"]].merge(members, on="enterprise")
+    jan1 = pd.to_datetime(m["year"].astype(str) + "-01-01")
+    m = m[(pd.to_datetime(m["valid_from"]) <= jan1)
+          & (m["valid_to"].isna() | (pd.to_datetime(m["valid_to"]) >= jan1))].drop_duplicates("id")
+    df["group_name_en"] = df["id"].map(m.set_index("id")["group_name_en"]).fillna("(no group)")
+    return df.groupby(["year", "group_name_en", "data_status"], as_index=False)["in_force_t_reo"].sum()
 
 
 # ---- balances and infractions ---------------------------------------------------------------------------------------

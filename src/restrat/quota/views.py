@@ -175,7 +175,16 @@ def allocations_page(request: Request, kind: str = "mining", session: Session = 
     summary = (platform.groupby(["year", "kind", "level", "data_status"], as_index=False)
                .agg(allocations=("code", "size"), in_force_t_reo=("in_force_t_reo", "sum"))
                if platform is not None else None)
+    platform_figure = None
+    if platform is not None and len(platform):
+        mine = service.allocations_by_group(session=session, kind=kind, enterprise_id=scope)
+        if len(mine):
+            label = " (ILLUSTRATIVE demo data)" if (mine["data_status"] == "illustrative").any() else ""
+            platform_figure = quota_charts.group_chart(
+                mine.rename(columns={"in_force_t_reo": "tonnes_reo"}).assign(batch="all"),
+                f"Allocated on this platform{label}, by group on 1 January, t REO in force")
     return render(request, "quota/allocations.html", user=user, kind=kind, figure=quota_charts.group_chart(bars, title),
+                  platform_figure=platform_figure,
                   groups=service.as_records(groups), plans=plan_rows,
                   summary=service.as_records(summary) if summary is not None else None,
                   left_out=int((~quota_charts.charted(groups)).sum()))
