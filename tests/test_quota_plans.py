@@ -148,13 +148,15 @@ def test_a_dated_change_applies_from_its_date_and_keeps_the_earlier_amount(plann
     ("MINE-R-1", 71, "with its siblings it would exceed E-UP-R"),
     ("E-UP-R", 50, "below the 60.0 t REO already allocated under E-UP-R"),
     ("G1-R", 101, "allocations would exceed the 2025 mining plan (rock: 100.0 t REO)"),
+    ("plan:2025/mining/rock/1", 79, "below the 80.0 t REO already allocated under this plan"),
 ])
 def test_a_change_that_breaks_the_tree_or_the_plan_is_refused(planned: Engine, key: str, tonnes: float,
                                                               rule: str) -> None:
     _import(planned, TREE)
     with pytest.raises(InputError, match=rule.replace("(", r"\(").replace(")", r"\)")), \
             session_factory(planned)() as s, s.begin():
-        service.record_change(session=s, target="allocation", key=key, tonnes_reo=tonnes,
+        target, _, key = key.rpartition(":")
+        service.record_change(session=s, target=target or "allocation", key=key, tonnes_reo=tonnes,
                               effective_on=dt.date(2025, 6, 1), reason="test", username="test")
 
 

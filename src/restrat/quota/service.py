@@ -328,6 +328,8 @@ def record_change(*, session: Session, target: str, key: str, tonnes_reo: Any, e
         raise NotFound(target, key)
     if target == "allocation":
         _check_change(session, int(target_id), amount)
+    else:
+        _check_plan_change(session, int(target_id), amount)
     change = models.QuotaChange(target=target, target_id=int(target_id), effective_on=effective_on,
                                 tonnes_reo=amount, reason=reason, username=username)
     session.add(change)
@@ -361,6 +363,20 @@ def _check_change(session: Session, alloc_id: int, amount: float) -> None:
             raise InputError(Problem(field="tonnes_reo", rule=f"allocations would exceed the {int(me['year'])} "
                                                               f"{me['kind']} plan ({ore}: {pl[ore]:,.1f} t REO)",
                                      value=amount))
+
+
+def _check_plan_change(session: Session, plan_id: int, amount: float) -> None:
+    """A plan may not fall below the allocations already made under it (top-level ones of its year, kind, batch
+    and ore type; all ore types for a 'total' plan)."""
+    plan = session.get(models.QuotaPlan, plan_id)
+    assert plan is not None
+    alloc = _allocations_frame(session, year=plan.year)
+    top = alloc[(alloc["kind"] == plan.kind) & (alloc["batch"] == plan.batch) & alloc["parent_id"].isna()
+                & ((alloc["ore_type"] == plan.ore_type) | (plan.ore_type == "total"))]
+    used = float(_in_force_today(session, top).sum()) if len(top) else 0.0
+    if used > amount + 1e-9:
+        raise InputError(Problem(field="tonnes_reo", rule=f"below the {used:,.1f} t REO already allocated under "
+                                                          f"this plan", value=amount))
 
 
 def allocations(*, session: Session, year: int | None = None, kind: str | None = None, level: str | None = None,
