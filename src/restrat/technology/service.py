@@ -476,7 +476,7 @@ def get_project(*, session: Session, code: str, viewer: Viewer = EVERYONE) -> di
     patents = patents_frame(session=session)
     q = {"p": pid}
     return {
-        "project": {"code": code, **{k: None if np.ndim(v) == 0 and pd.isna(v) else v for k, v in row.items()}},
+        "project": {"code": code, **_plain(row)},
         "partners": _frame(session, "SELECT COALESCE(e.code, i.code) AS actor, COALESCE(e.name, i.name) AS name, "
                                     "CASE WHEN e.id IS NULL THEN i.kind ELSE 'enterprise' END AS kind, x.joined_on "
                                     "FROM tech_project_partner x LEFT JOIN enterprise e ON e.id = x.enterprise_id "
@@ -491,9 +491,15 @@ def get_project(*, session: Session, code: str, viewer: Viewer = EVERYONE) -> di
                                              "x.reached_on, x.forms, x.note, x.data_status FROM tech_industrialisation "
                                              "x JOIN facility f ON f.id = x.facility_id WHERE x.project_id = :p "
                                              "ORDER BY x.reached_on", q),
-        "control": control.status_on(session=session, fields=[row.field], on=dt.date.today()).iloc[0].to_dict()
+        "control": _plain(control.status_on(session=session, fields=[row.field], on=dt.date.today()).iloc[0])
         if _control_loaded(session) else None,
     }
+
+
+def _plain(row: pd.Series) -> dict[str, Any]:
+    """A row as a dict of Python values (None for missing ones)."""
+    return {k: None if np.ndim(v) == 0 and pd.isna(v) else v.item() if isinstance(v, np.generic) else v
+            for k, v in row.items()}
 
 
 def _control_loaded(session: Session) -> bool:
