@@ -121,7 +121,8 @@ class MonitoringValue(Base):
     """The official record: one value per outlet, pollutant, period and time, in the pollutant's canonical unit."""
 
     __tablename__ = "env_value"
-    __table_args__ = (UniqueConstraint("outlet_id", "pollutant", "period", "at_s", name="series_time"),)
+    __table_args__ = (UniqueConstraint("outlet_id", "pollutant", "period", "at_s", name="series_time"),
+                      Index("ix_env_value_outlet_time", "outlet_id", "at_s"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     outlet_id: Mapped[int] = mapped_column(ForeignKey("env_outlet.id"))

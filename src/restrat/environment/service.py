@@ -284,7 +284,9 @@ def check_values(*, raw: pd.DataFrame, outlets_df: pd.DataFrame, now: dt.datetim
                              "unknown for the outlet's medium (C3 pollutant)", txt["pollutant"])
     pol = standards.pollutants().set_index("code")
     canon = code.map(pol.unit).fillna("")
-    dims = pd.Series([CANONICAL.get((m, u)) for m, u in zip(medium, canon, strict=True)], dtype=object)
+    kinds = pd.DataFrame([(m, u, d) for (m, u), d in CANONICAL.items()], columns=["medium", "unit", "dim"])
+    dims = pd.DataFrame({"medium": medium.astype(str).to_numpy(), "unit": canon.astype(str).to_numpy()}).merge(
+        kinds, how="left", on=["medium", "unit"])["dim"].astype(object)
     factor, unit_problems = conversion_factors(txt["unit"], dims)
     problems += [Problem(row=p.row, field=p.field, rule=p.rule + " (C4 unit)", value=p.value)
                  for p in unit_problems]
@@ -329,6 +331,13 @@ def check_values(*, raw: pd.DataFrame, outlets_df: pd.DataFrame, now: dt.datetim
     return out.reset_index(drop=True)
 
 
+def _columns(rows: list[Any], names: list[str]) -> pd.DataFrame:
+    """A table from result rows, built column by column (a frame built from Row objects probes every row)."""
+    if not rows:
+        return pd.DataFrame(columns=names)
+    return pd.DataFrame(dict(zip(names, zip(*rows, strict=True), strict=True)))
+
+
 def _existing(session: Session, values: pd.DataFrame) -> pd.DataFrame:
     """Official values of the same outlets and time span as values."""
     if values.empty:
@@ -336,7 +345,7 @@ def _existing(session: Session, values: pd.DataFrame) -> pd.DataFrame:
     rows = lookup(session, "SELECT id, outlet_id, pollutant, period, at_s, value, method FROM env_value "
                            f"WHERE at_s BETWEEN {int(values.at_s.min())} AND {int(values.at_s.max())} "
                            "AND outlet_id IN {keys}", sorted(values.outlet_id.unique().tolist()))
-    return pd.DataFrame(rows, columns=["id", "outlet_id", "pollutant", "period", "at_s", "value", "method"])
+    return _columns(rows, ["id", "outlet_id", "pollutant", "period", "at_s", "value", "method"])
 
 
 def submit(*, session: Session, raw: pd.DataFrame, source_name: str, channel: str, username: str,
@@ -503,7 +512,7 @@ def _load_values(session: Session, table: pd.DataFrame, start_s: int, end_s: int
     rows = lookup(session, "SELECT outlet_id, pollutant, period, at_s, value FROM env_value WHERE at_s >= "
                            f"{int(start_s)} AND at_s < {int(end_s)} AND outlet_id IN {{keys}}",
                   sorted(table.outlet_id.unique().tolist()))
-    df = pd.DataFrame(rows, columns=["outlet_id", "pollutant", "period", "t", "value"])
+    df = _columns(rows, ["outlet_id", "pollutant", "period", "t", "value"])
     df = df.merge(table[["outlet_id", "pollutant", "period", "key"]], on=["outlet_id", "pollutant", "period"])
     return df.sort_values(["key", "t"], kind="stable")[["key", "t", "value"]].reset_index(drop=True)
 

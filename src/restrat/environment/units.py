@@ -33,7 +33,9 @@ def unit_key(unit: str) -> str:
 def conversion_factors(units: pd.Series, dimensions: pd.Series) -> tuple[np.ndarray, list[Problem]]:
     """Factors that take each value to its canonical unit, and one problem per row whose unit is unknown or of
     the wrong kind for its pollutant (rows are numbered from 1 as in the file)."""
-    uniq = pd.DataFrame({"unit": units.astype(str).to_numpy(), "dim": dimensions.to_numpy()})
+    rows = pd.DataFrame({"unit": units.astype(str).to_numpy(), "dim": dimensions.to_numpy()})
+    codes = rows.groupby(["unit", "dim"], sort=False, dropna=False).ngroup().to_numpy()
+    uniq = rows.drop_duplicates().reset_index(drop=True)
     uniq["key"] = uniq.unit.map(unit_key)
     known = uniq.key.map(lambda k: UNITS.get(k, (None, np.nan)))
     uniq["unit_dim"] = known.str[0]
@@ -44,6 +46,7 @@ def conversion_factors(units: pd.Series, dimensions: pd.Series) -> tuple[np.ndar
     # A blank unit is only accepted for pH.
     blank = (uniq.key == "") & (uniq.dim != "ph")
     uniq.loc[blank, ["unit_dim", "factor"]] = [None, np.nan]
+    uniq = uniq.iloc[codes].reset_index(drop=True)  # back to one row per input row
     problems: list[Problem] = []
     unknown = uniq.unit_dim.isna() & uniq.dim.notna()
     for i in np.flatnonzero(unknown.to_numpy())[:200]:

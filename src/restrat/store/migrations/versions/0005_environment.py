@@ -114,9 +114,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_env_value")),
         sa.UniqueConstraint("outlet_id", "pollutant", "period", "at_s", name="series_time"),
     )
+    op.create_index("ix_env_value_outlet_time", "env_value", ["outlet_id", "at_s"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_env_value_outlet_time", table_name="env_value")
     op.drop_table("env_value")
     op.drop_index(op.f("ix_env_workspace_submission_id"), table_name="env_workspace")
     op.drop_table("env_workspace")
