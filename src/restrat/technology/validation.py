@@ -67,6 +67,8 @@ def blank(s: pd.Series) -> pd.Series:
 
 def problems_at(section: str, df: pd.DataFrame, mask: pd.Series, column: str, rule: str) -> list[Problem]:
     """One problem per row where mask holds, naming the section's column and the row's value."""
+    if not mask.any():
+        return []
     values = df.loc[mask, column] if column in df else pd.Series(None, index=df.index[mask])
     return [Problem(row=int(r), field=f"{section}.{column}", rule=rule, value=v)
             for r, v in zip(df.loc[mask, "_row"], values, strict=True)]
