@@ -169,6 +169,7 @@ def main() -> None:
     parser.add_argument("--ingest", type=int, default=200_000)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     rows = bench_evaluate(args.records, args.naive)
     tmp = f"/tmp/restrat-bench-env-{uuid.uuid4().hex[:8]}.db"
     rows += bench_ingest(f"sqlite:///{tmp}", "SQLite", args.ingest)
@@ -189,7 +190,8 @@ def main() -> None:
     for r in rows:
         print(f"| {r['work']} | {r['seconds']:.2f} | {r['rate']:,.0f} {r['unit']} | {r['note']} |")
     print(f"\nset-wise / naive: {fast / slow:,.0f}x; target >= 2,000,000 records/s: "
-          f"{'met' if fast >= 2_000_000 else 'NOT met'}")
+          f"{'met' if fast >= 2_000_000 else 'NOT met'}; load average {load_before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

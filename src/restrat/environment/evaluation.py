@@ -43,8 +43,8 @@ def average(key: np.ndarray, t: np.ndarray, value: np.ndarray, period_s: np.ndar
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean of the values of each (key, period) (input sorted by key then time); period_s[key] = 0 keeps every
     value. Returns key, period start, mean."""
-    p = period_s[key]
-    bucket = np.where(p > 0, t - np.mod(t, np.maximum(p, 1)), t)
+    step = np.maximum(period_s, 1)[key]  # a period of 0 buckets each value on its own second
+    bucket = t - t % step
     if len(key) == 0:
         return key, bucket, value
     change = np.empty(len(key), dtype=bool)
@@ -55,7 +55,7 @@ def average(key: np.ndarray, t: np.ndarray, value: np.ndarray, period_s: np.ndar
     if len(starts) == len(key):
         return key, bucket, value
     sums = np.add.reduceat(value, starts)
-    counts = np.diff(np.append(starts, len(key)))
+    counts = np.diff(starts, append=len(key))
     return key[starts], bucket[starts], sums / counts
 
 
@@ -107,7 +107,7 @@ def _series(key: np.ndarray, t: np.ndarray, evaluated: np.ndarray, exceed: np.nd
     keys = key[change]
     ev_counts = np.add.reduceat(evaluated.astype(np.int64), change)
     ex_counts = np.add.reduceat(exceed.astype(np.int64), change)
-    n = np.diff(np.append(change, len(key)))
+    n = np.diff(change, append=len(key))
     # first and last evaluated value of each series
     ev_idx = np.flatnonzero(evaluated)
     ev_key = key[ev_idx]
@@ -124,20 +124,22 @@ def _series(key: np.ndarray, t: np.ndarray, evaluated: np.ndarray, exceed: np.nd
 
 def _episodes(key: np.ndarray, t: np.ndarray, value: np.ndarray, low: np.ndarray, high: np.ndarray,
               ratio: np.ndarray, evaluated: np.ndarray, exceed: np.ndarray, period_s: np.ndarray) -> pd.DataFrame:
-    ev = np.flatnonzero(evaluated)
-    k, x = key[ev], exceed[ev]
-    if not x.any():
+    if not exceed.any():
         return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("peak_ratio", "peak_value", "limit_high",
                                                                    "limit_low") else "int64")
                              for c in EPISODE_COLUMNS})
+    # episodes run over evaluated values only (a value without a limit neither starts nor ends one)
+    ev = np.arange(len(key)) if evaluated.all() else np.flatnonzero(evaluated)
+    k, x = key[ev], exceed[ev]
     same_prev = np.r_[False, k[1:] == k[:-1]]
     prev_x = np.r_[False, x[:-1]]
-    starts = np.flatnonzero(x & ~(same_prev & prev_x))
+    is_start = x & ~(same_prev & prev_x)
+    starts = np.flatnonzero(is_start)
     same_next = np.r_[k[1:] == k[:-1], False]
     next_x = np.r_[x[1:], False]
     ends = np.flatnonzero(x & ~(same_next & next_x))
     rows = ev[x]  # positions (in the averaged arrays) of every exceeding value, in order
-    run_id = np.cumsum(np.isin(np.flatnonzero(x), starts)) - 1
+    run_id = np.cumsum(is_start[x]) - 1
     r = ratio[rows]
     # peak per run: the row of the largest ratio (first one on ties)
     order = np.lexsort((-r, run_id))
