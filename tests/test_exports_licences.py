@@ -124,11 +124,14 @@ def test_military_standard_refuses_approval_and_civil_annual_total_is_capped(rea
         licences.transition(session=ready, code=mil.code, to="approved", username="a", role="admin", reason="x",
                             on=ON)
     ready.rollback()
-    # Civil Dy: 5,000 kg per licence and 40,000 kg a year per exporter (illustrative standard).
-    for _ in range(8):
-        _approved(ready, quantity=5_000)
-    with pytest.raises(InputError, match="total would reach 45,000 kg"):
-        _approved(ready, quantity=5_000)
+    # Civil Dy: 10,000 kg per licence and 100,000 kg a year per exporter (illustrative standard).
+    with pytest.raises(InputError, match="allows 10,000 kg per licence"):
+        _approved(ready, quantity=10_001)
+    ready.rollback()
+    for _ in range(10):
+        _approved(ready, quantity=10_000)
+    with pytest.raises(InputError, match="total would reach 110,000 kg"):
+        _approved(ready, quantity=10_000)
 
 
 def _exports(rows: list[tuple[int, str, str, float]], day: dt.date = D(2025, 7, 1)) -> pd.DataFrame:

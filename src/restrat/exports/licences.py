@@ -323,8 +323,8 @@ def check_quota_standards(*, session: Session, licence: models.Licence, on: dt.d
 
 def seed_illustrative_standards(*, session: Session, effective_from: dt.date) -> int:
     """Illustrative military and civil quota standards for the demo (labelled so in the data and on the pages)."""
-    rows = [("civil", None, 50_000.0, 500_000.0), ("civil", "Dy", 5_000.0, 40_000.0),
-            ("civil", "Tb", 2_000.0, 15_000.0), ("military", None, 0.0, 0.0)]
+    rows = [("civil", None, 100_000.0, 5_000_000.0), ("civil", "Dy", 10_000.0, 100_000.0),
+            ("civil", "Tb", 5_000.0, 50_000.0), ("military", None, 0.0, 0.0)]
     for end_use, element, per_licence, annual in rows:
         set_standard(session=session, end_use_class=end_use, element=element, max_kg_per_licence=per_licence,
                      annual_kg_per_exporter=annual, effective_from=effective_from, data_status="illustrative",

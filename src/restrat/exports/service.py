@@ -209,12 +209,14 @@ def suspended_on(*, session: Session, on: dt.date) -> pd.DataFrame:
 
 
 def lapsed_suspensions(*, session: Session, on: dt.date) -> list[dict[str, Any]]:
-    """Suspensions that ended before a date with no later suspension of the same measure recorded: the measure
-    applies again from the day after, as far as the data know."""
+    """Suspensions of measures on the list (entries or content rules) that ended before a date with no later
+    suspension recorded: the measure applies again from the day after, as far as the data know."""
     s = models.ExportSuspension
     later = select(func.max(s.suspended_until)).group_by(s.measure_id).subquery()
+    on_list = select(models.ControlEntry.measure_id).union(select(models.ContentRule.measure_id))
     rows = session.execute(select(s.measure_id, s.suspended_from, s.suspended_until, s.by_measure)
-                           .where(s.suspended_until < on, s.suspended_until.in_(select(later)))
+                           .where(s.suspended_until < on, s.suspended_until.in_(select(later)),
+                                  s.measure_id.in_(on_list))
                            .order_by(s.suspended_until.desc(), s.measure_id)).all()
     return [{"measure_id": m, "suspended_from": f, "suspended_until": u, "by_measure": b,
              "applies_again_from": u + dt.timedelta(days=1)} for m, f, u, b in rows]

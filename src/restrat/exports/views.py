@@ -353,7 +353,8 @@ def licence_page(request: Request, code: str, session: Session = Depends(get_ses
     return render(request, "exports/licence.html", user=user, lic=lic, exporter=exporter,
                   clock=licences.review_clock(lic, on=dt.date.today()), usage=usage,
                   uses=_plain(usage["uses"]), flags=_plain(usage["flags"]),
-                  figure=exports_charts.licence_use(lic.quantity_kg, usage["uses"]) if len(usage["uses"]) else None,
+                  figure=exports_charts.licence_use(lic.quantity_kg, usage["uses"], lic.valid_from, lic.valid_to)
+                  if len(usage["uses"]) else None,
                   history=licences.history(session=session, code=code), standards=_plain(standards), moves=moves,
                   lines=licences.licence_lines(session=session, code=code),
                   screening=json.loads(lic.screening) if lic.screening else None,

@@ -16,7 +16,7 @@ LICENCE_COLOURS = {"dual_use_licence": "#c0392b", "technology_prohibited": "#6a2
 
 def timeline(periods: pd.DataFrame, *, on: dt.date) -> dict[str, Any]:
     """One row per item (grouped by element), a bar for each period in force or suspended; a line at the date."""
-    far = on.replace(year=on.year + 1)
+    far = max(on, dt.date.today()).replace(year=max(on, dt.date.today()).year + 1)
     df = periods.copy()
     df["end"] = df.end.fillna(far)
     df["label"] = df.item_code + df.element.fillna("").map(lambda e: f" ({e})" if e else "")
@@ -38,7 +38,7 @@ def timeline(periods: pd.DataFrame, *, on: dt.date) -> dict[str, Any]:
     return {"data": traces, "layout": {
         "font": FONT, "barmode": "overlay", "height": max(320, 14 * len(order) + 90),
         "margin": {"l": 130, "r": 20, "t": 10, "b": 40},
-        "xaxis": {"type": "date", "range": ["2004-06-01", far.isoformat()]},
+        "xaxis": {"type": "date", "range": ["2023-01-01", min(far, on + dt.timedelta(days=180)).isoformat()]},
         "yaxis": {"categoryorder": "array", "categoryarray": order[::-1], "tickfont": {"size": 10}},
         "legend": {"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"},
         "shapes": [{"type": "line", "x0": on.isoformat(), "x1": on.isoformat(), "yref": "paper", "y0": 0, "y1": 1,
@@ -79,13 +79,19 @@ def criticality(scores: pd.DataFrame, listed: set[str], min_coverage: float) -> 
                        "yaxis": {"title": {"text": "criticality (oxides)"}, "range": [0, 1]}}}
 
 
-def licence_use(quantity_kg: float, uses: pd.DataFrame) -> dict[str, Any]:
-    """Cumulative kilograms used by ledger exports against the licence quantity."""
+def licence_use(quantity_kg: float, uses: pd.DataFrame, valid_from: dt.date | None,
+                valid_to: dt.date | None) -> dict[str, Any]:
+    """Cumulative kilograms used by ledger exports over the validity, against the licence quantity."""
     times = pd.to_datetime(uses.at_epoch_s, unit="s").dt.strftime("%Y-%m-%d %H:%M").tolist()
+    used = uses.kg.cumsum().round(3).tolist()
+    start = [valid_from.isoformat()] if valid_from else []
+    layout_x = {"type": "date"}
+    if valid_from and valid_to:
+        layout_x["range"] = [valid_from.isoformat(), valid_to.isoformat()]
     return {"data": [{"type": "scatter", "mode": "lines+markers", "line": {"shape": "hv"}, "name": "used",
-                      "x": times, "y": uses.kg.cumsum().round(3).tolist()}],
+                      "x": start + times, "y": [0.0] * len(start) + used}],
             "layout": {"font": FONT, "height": 260, "margin": {"l": 60, "r": 10, "t": 10, "b": 40},
-                       "yaxis": {"title": {"text": "kg used"}, "range": [0, quantity_kg * 1.1]},
+                       "xaxis": layout_x, "yaxis": {"title": {"text": "kg used"}, "range": [0, quantity_kg * 1.1]},
                        "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": quantity_kg,
                                    "y1": quantity_kg, "line": {"color": "#c0392b", "dash": "dash"}}],
                        "annotations": [{"xref": "paper", "x": 0, "y": quantity_kg, "text": "licence quantity",
