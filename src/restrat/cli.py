@@ -9,12 +9,14 @@ from pathlib import Path
 import click
 import typer
 
+from restrat.association import cli as association_cli
 from restrat.catalog import reference
 from restrat.catalog import service as catalog
 from restrat.cli_support import emit, emit_one, err, out, progress, row_dicts, session
 from restrat.environment import cli as environment_cli
 from restrat.errors import Forbidden, InputError, NotFound, Problem
 from restrat.exports import cli as exports_cli
+from restrat.industry import cli as industry_cli
 from restrat.ledger import cli as ledger_cli
 from restrat.market import cli as market_cli
 from restrat.quota import cli as quota_cli
@@ -43,6 +45,8 @@ app.command("simulate")(market_cli.simulate)
 app.add_typer(exports_cli.app, name="exports")
 app.add_typer(environment_cli.app, name="environment")
 app.add_typer(quota_cli.app, name="quota")
+app.add_typer(industry_cli.app, name="industry")
+app.add_typer(association_cli.app, name="association")
 app.add_typer(technology_cli.app, name="technology")
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
@@ -83,7 +87,7 @@ def seed_demo(seed: int = typer.Option(7, "--seed", help="Random seed of the ill
 
     steps = ["migrate", "catalog reference data", "enterprise groups", "quota history", "enterprises and facilities",
              "group ownership over time", "demo users", "synthetic ledger", "export control",
-             "environmental monitoring", "technology innovation"]
+             "environmental monitoring", "association prices", "technology innovation"]
     with progress() as bar:
         task = bar.add_task("demo", total=len(steps))
         if reset:

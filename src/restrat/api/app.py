@@ -11,11 +11,13 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from restrat import __version__
 from restrat.api import errors
+from restrat.association import views as association_views
 from restrat.auth import service as auth
 from restrat.auth import views as auth_views
 from restrat.catalog import views as catalog_views
 from restrat.environment import views as environment_views
 from restrat.exports import views as exports_views
+from restrat.industry import views as industry_views
 from restrat.ledger import views as ledger_views
 from restrat.market import views as market_views
 from restrat.quota import views as quota_views
@@ -48,6 +50,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         app.include_router(router)
     for pages in (web_views.pages, catalog_views.pages, registry_views.pages, ledger_views.pages, quota_views.pages):
         app.include_router(pages)
+    app.include_router(industry_views.router)
+    app.include_router(industry_views.pages)
+    app.include_router(association_views.router)
+    app.include_router(association_views.pages)
     app.include_router(exports_views.router)
     app.include_router(exports_views.pages)
     app.include_router(environment_views.router)

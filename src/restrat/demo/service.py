@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from restrat.association.demo import seed_demo_prices
 from restrat.auth import service as auth
 from restrat.catalog import reference
 from restrat.catalog import service as catalog
@@ -246,6 +247,8 @@ def seed_demo(*, session: Session, seed: int = 7, progress: Callable[[str], None
     counts.update(exports_demo.seed(session=session, seed=seed))
     step("environmental monitoring")
     counts.update(seed_environment(session=session, seed=seed))
+    step("association prices")
+    counts.update(seed_demo_prices(session=session, seed=seed))
     step("technology innovation")
     counts.update(technology_demo.seed(session=session))
     auth.audit(session=session, username="system", action="seed", entity="database", detail=counts)

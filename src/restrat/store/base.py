@@ -20,6 +20,7 @@ class Base(DeclarativeBase):
 
 def load_all_models() -> MetaData:
     """Import every capability's models so Base.metadata knows all tables."""
+    from restrat.association import models as _association  # noqa: F401
     from restrat.auth import models as _auth  # noqa: F401
     from restrat.catalog import models as _catalog  # noqa: F401
     from restrat.environment import models as _environment  # noqa: F401
