@@ -53,8 +53,9 @@ def price_matrix(prices: pd.DataFrame, years: np.ndarray) -> tuple[np.ndarray, n
     span = np.arange(min(int(wide.index.min()), int(years.min())), int(years.max()) + 1)
     known = wide.reindex(span)
     year_of = pd.DataFrame(np.where(known.notna(), span[:, None], np.nan), index=span, columns=known.columns)
-    price = known.ffill().loc[years].to_numpy()
-    used = year_of.ffill().loc[years].fillna(0).to_numpy().astype(int)
+    row = years.astype(int) - int(span[0])
+    price = known.ffill().to_numpy()[row]
+    used = year_of.ffill().fillna(0).to_numpy().astype(int)[row]
     return price, used
 
 
@@ -80,8 +81,8 @@ def value(batches: pd.DataFrame, comp: np.ndarray, prices: pd.DataFrame) -> pd.D
     priced = ~np.isnan(price)
     out = batches.copy()
     out["year"] = years
-    out["value_usd"] = np.where(priced, kg * np.nan_to_num(price), 0.0).sum(axis=1)
-    out["unpriced_reo_kg"] = np.where(priced, 0.0, kg).sum(axis=1)
+    out["value_usd"] = np.einsum("ij,ij->i", kg, np.nan_to_num(price))
+    out["unpriced_reo_kg"] = np.einsum("ij,ij->i", kg, ~priced)
     present = (kg > 0) & priced
     out["price_year"] = np.where(present, used, 9999).min(axis=1, initial=9999)
     out.loc[out.price_year == 9999, "price_year"] = 0
