@@ -202,3 +202,24 @@ def test_the_ledger_import_applies_exports_to_licences_in_the_same_transaction(r
         flags = licences.list_flags(session=s)
         assert sorted(flags.rule) == ["beyond_licence", "no_licence"]
         assert "EXPORT-LICENCE" in flags.set_index("rule").detail["no_licence"]
+
+
+def test_content_rule_prices_chinese_origin_controlled_content_against_the_dated_threshold(ready: Session,
+                                                                                           db: Engine) -> None:
+    from restrat.exports import content
+
+    with session_factory(db)() as s, s.begin():
+        import_events(session=s, frames=read_records(simple_chain()), source_name="test")
+    with session_factory(db)() as s:
+        suspended = content.content_share(session=s, batch="DY", kg_used=10, product_value_usd=1_000,
+                                          on=D(2026, 6, 1))
+        assert suspended["rule"] is None and suspended["outcome"] == "rule not in force on this date"
+        small = content.content_share(session=s, batch="DY", kg_used=10, product_value_usd=1_000, on=D(2026, 12, 1))
+        dy = next(r for r in small["elements"] if r["element"] == "Dy")
+        assert dy["chinese_origin_share"] == pytest.approx(1.0) and dy["controlled"]
+        assert small["controlled_chinese_value_usd"] == pytest.approx(10 * dy["price_usd_per_kg"])
+        assert small["threshold_value_share"] == 0.001 and small["outcome"] == "licence required"
+        big = content.content_share(session=s, batch="DY", kg_used=10, product_value_usd=1e7, on=D(2026, 12, 1))
+        assert big["outcome"] == "below the de minimis threshold"
+        with pytest.raises(InputError, match="kg_used"):
+            content.content_share(session=s, batch="DY", kg_used=1e9, product_value_usd=1, on=D(2026, 12, 1))

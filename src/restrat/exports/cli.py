@@ -164,6 +164,31 @@ def classify_file(path: Path = typer.Argument(..., exists=True, dir_okay=False,
     emit_one(summary, as_json=as_json)
 
 
+@app.command("content")
+def content(batch: str = typer.Argument(..., help="Ledger batch that went into the foreign-made product."),
+            kg_used: float = typer.Option(..., "--kg", help="Kilograms of the batch in the product."),
+            value: float = typer.Option(..., "--value", help="The product's value, USD."),
+            on: str = typer.Option(None, "--on", help="Date YYYY-MM-DD (default today)."),
+            as_json: bool = JSON) -> None:
+    """De minimis rule: share of the product's value that is controlled rare earth of Chinese origin (from ledger
+    lineage), against the threshold rule in force on the date."""
+    from restrat.exports import content as rules
+
+    with session() as s:
+        result = rules.content_share(session=s, batch=batch, kg_used=kg_used, product_value_usd=value,
+                                     on=_date(on, "on"))
+    if as_json:
+        emit_one(json.loads(json.dumps(result, default=str)), as_json=True)
+        return
+    emit([{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in result["elements"]],
+         as_json=False, title=f"{batch}: {result['reo_kg_used']:,.3f} kg REO used")
+    threshold = result["threshold_value_share"]
+    out.print(f"controlled Chinese-origin value {result['controlled_chinese_value_usd']:,.2f} USD = "
+              f"{result['value_share']:.4%} of {result['product_value_usd']:,.2f} USD"
+              + (f" (threshold {threshold:.2%})" if threshold is not None else "")
+              + f": [bold]{result['outcome']}[/bold]")
+
+
 # ---- review ------------------------------------------------------------------------------------------------------
 
 @review_app.command("scores")

@@ -24,6 +24,13 @@ class ClassifyBulkIn(BaseModel):
     lines: list[dict[str, Any]] = Field(description="Lines with form, hs_code, composition, value_usd, date, line")
 
 
+class ContentIn(BaseModel):
+    batch: str = Field(description="Ledger batch that went into the foreign-made product")
+    kg_used: float = Field(gt=0, description="Kilograms of the batch in the product")
+    product_value_usd: float = Field(gt=0)
+    on: dt.date | None = None
+
+
 class LicenceLineIn(ProductIn):
     quantity_kg: float = Field(gt=0)
 

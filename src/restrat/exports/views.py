@@ -16,10 +16,11 @@ from restrat.auth import models as auth_models
 from restrat.auth import service as auth
 from restrat.catalog.service import product_form_table
 from restrat.errors import Forbidden, InputError, NotFound, Problem
-from restrat.exports import licences, review, screening, service
+from restrat.exports import content, licences, review, screening, service
 from restrat.exports.schemas import (
     ClassifyBulkIn,
     ClassifyIn,
+    ContentIn,
     DecisionIn,
     LicenceIn,
     LicenceOut,
@@ -104,6 +105,14 @@ def classify_bulk(body: ClassifyBulkIn, session: Session = Depends(get_session),
                   _user: auth_models.User = Depends(current_user)) -> dict[str, Any]:
     result = service.classify(session=session, lines=pd.DataFrame(body.lines), on=body.on or dt.date.today())
     return {"lines": _plain(result.lines), "suspended": _plain(result.suspended)}
+
+
+@router.post("/content", summary="De minimis rule: controlled Chinese-origin value share of a foreign-made product")
+def content_share(body: ContentIn, session: Session = Depends(get_session),
+                  _user: auth_models.User = Depends(current_user)) -> dict[str, Any]:
+    result = content.content_share(session=session, batch=body.batch, kg_used=body.kg_used,
+                                   product_value_usd=body.product_value_usd, on=body.on or dt.date.today())
+    return json.loads(json.dumps(result, default=str))
 
 
 @router.get("/review/scores", summary="Criticality per element and product type, ranked")
