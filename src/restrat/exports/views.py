@@ -450,3 +450,21 @@ def screening_page(request: Request, name: str | None = None, country: str = "",
     template = "exports/screening_result.html" if request.headers.get("HX-Request") else "exports/screening.html"
     return render(request, template, user=user, lists=loaded, name=name or "", country=country, result=result,
                   thresholds=screening.Thresholds())
+
+
+@pages.get("/exports/content", response_class=HTMLResponse)
+def content_page(request: Request, batch: str = "", kg: str = "", value: str = "", on: str = "",
+                 session: Session = Depends(get_session), user: auth_models.User = Depends(page_user)) -> Response:
+    result, error = None, None
+    if batch:
+        try:
+            result = content.content_share(session=session, batch=batch, kg_used=float(kg or 0),
+                                           product_value_usd=float(value or 0), on=_day(on))
+        except InputError as e:
+            error = e.lines()
+        except NotFound as e:
+            error = [str(e)]
+        except ValueError:
+            error = ["field 'kg' and 'value' must be numbers"]
+    return render(request, "exports/content.html", user=user, result=result, error=error,
+                  values={"batch": batch, "kg": kg, "value": value, "on": on or dt.date.today().isoformat()})
