@@ -157,3 +157,38 @@ def test_service_evaluation_uses_daily_averages_for_water_and_scores_the_facilit
     scores = service.environment_scores(session=session, year=2026)
     assert list(scores.columns) == ["facility_id", "score"]
     assert scores.score.tolist() == pytest.approx([100 * 0.5 - 5])  # one episode: a warning
+
+
+def test_concurrent_writers_lose_nothing_and_record_shared_values_once(db) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from restrat.store.db import session_factory
+
+    with session_factory(db)() as s, s.begin():
+        build_world(s)
+    shared = hourly("F-NEW", "A1", "sulfur_dioxide", [50.0 + i for i in range(48)], unit="mg/m3")
+    own = [hourly("F-NEW", "A1", p, [10.0 + i for i in range(48)], unit="mg/m3")
+           for p in ("nitrogen_oxides", "particulate_matter", "chlorine", "hydrogen_chloride")]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(own))
+
+    def writer(part: pd.DataFrame) -> None:
+        try:
+            barrier.wait()
+            with session_factory(db)() as s, s.begin():
+                service.submit(session=s, raw=pd.concat([shared, part], ignore_index=True), source_name="w",
+                               channel="api", username="t", now=NOW)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(p,)) for p in own]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with session_factory(db)() as s:
+        assert _count(s) == 48 * (1 + len(own))
+        per = dict(s.execute(select(MonitoringValue.pollutant, func.count()).group_by(MonitoringValue.pollutant)).all())
+    assert per == {"sulfur_dioxide": 48, "nitrogen_oxides": 48, "particulate_matter": 48, "chlorine": 48,
+                   "hydrogen_chloride": 48}

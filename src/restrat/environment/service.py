@@ -398,12 +398,21 @@ def promote(*, session: Session, submission_id: int) -> dict[str, Any]:
         raise NotFound("submission", submission_id, field="submission")
     if sub.status == "promoted":
         return submission_summary(sub)
+    # ON CONFLICT DO NOTHING: a value another writer recorded meanwhile (or concurrently) is skipped, not an error;
+    # both SQLite and PostgreSQL read this syntax the same way.
     moved = session.execute(text(
         "INSERT INTO env_value (outlet_id, pollutant, period, at_s, value, method, flag, submission_id) "
         "SELECT w.outlet_id, w.pollutant, w.period, w.at_s, w.value, w.method, w.flag, w.submission_id "
-        "FROM env_workspace w WHERE w.submission_id = :sid AND NOT EXISTS (SELECT 1 FROM env_value v "
-        "WHERE v.outlet_id = w.outlet_id AND v.pollutant = w.pollutant AND v.period = w.period AND v.at_s = w.at_s)"),
-        {"sid": sub.id}).rowcount
+        "FROM env_workspace w WHERE w.submission_id = :sid ON CONFLICT DO NOTHING"), {"sid": sub.id}).rowcount
+    clash = session.execute(text(
+        "SELECT COUNT(*), MIN(w.at_s) FROM env_workspace w JOIN env_value v ON v.outlet_id = w.outlet_id "
+        "AND v.pollutant = w.pollutant AND v.period = w.period AND v.at_s = w.at_s "
+        "WHERE w.submission_id = :sid AND v.submission_id <> :sid AND ABS(v.value - w.value) > 1e-9 * "
+        "(1 + ABS(w.value))"), {"sid": sub.id}).one()
+    if clash[0]:
+        raise InputError(Problem(field="value", rule=f"{clash[0]} value(s) were recorded meanwhile by another "
+                                                      "submission with a different value (C9 record)",
+                                 value=clash[1]), source=sub.source_name)
     session.execute(delete(WorkspaceValue).where(WorkspaceValue.submission_id == sub.id))
     sub.rows_duplicate += sub.rows_new - (moved or 0)
     sub.rows_new = moved or 0
