@@ -487,11 +487,10 @@ def infractions(*, session: Session, year: int | None = None, enterprise_id: int
         "i.limit_kg, i.used_kg, u.used_g, i.detected_at, f.data_status FROM quota_infraction i "
         "JOIN facility f ON f.id = i.facility_id LEFT JOIN ledger_event e ON e.id = i.event_id "
         "LEFT JOIN quota_usage u ON u.facility_id = i.facility_id AND u.year = i.year AND u.kind = i.kind "
-        "ORDER BY i.year, i.kind, f.code")).all()
+        "WHERE (CAST(:y AS INTEGER) IS NULL OR i.year = :y) AND (CAST(:e AS INTEGER) IS NULL OR f.enterprise_id = :e) "
+        "ORDER BY i.year, i.kind, f.code"), {"y": year, "e": enterprise_id}).all()
     out = []
     for r in rows:
-        if (year is not None and r[5] != year) or (enterprise_id is not None and r[4] != enterprise_id):
-            continue
         when = dt.datetime.fromtimestamp(r[9], dt.UTC) if r[9] is not None else None
         rules = rules_on(when.date() if when else dt.date(int(r[5]), 12, 31))
         mine = rules[rules["infraction"] == r[1]]
