@@ -20,6 +20,7 @@ from restrat.web.render import page_user, render
 
 router = APIRouter(prefix="/api/v1/industry", tags=["industry"], dependencies=[Depends(current_user)])
 pages = APIRouter(include_in_schema=False)
+TABLE_YEARS = 3  # the page's table shows the latest years; the API and CLI give every year
 BY_HELP = "Dimension of the market cells; repeat for several (stage, ore_type, region, country, year)"
 
 
@@ -82,9 +83,10 @@ def concentration_page(request: Request, measure: str = "quota", dim: str = "sta
     figure = industry_charts.hhi_chart(series, dim=dim, threshold=float(rule.highly_concentrated_hhi_above),
                                        guideline=str(rule.guideline))
     latest = series[series.year == series.year.max()] if len(series) else series
+    recent = series[series.year > series.year.max() - TABLE_YEARS] if len(series) else series
     return render(request, "industry/concentration.html", user=user, measure=measure, dim=dim, error=error,
                   measures=service.MEASURES, unit=service.UNITS[measure], figure=figure,
-                  rows=service.records(series.sort_values(["year", dim], ascending=[False, True])),
+                  rows=service.records(recent.sort_values(["year", dim], ascending=[False, True])),
                   latest=service.records(latest), owners=service.records(owners.head(30)), rule=rule,
                   quota_source=service.QUOTA_SOURCE)
 

@@ -108,4 +108,6 @@ def index_chart(index: pd.DataFrame) -> dict[str, Any]:
         traces.append({"type": "scatter", "mode": "lines+markers", "name": f"{product} ({currency})",
                        "x": list(part.period), "y": [_clean(v) for v in part.index_price], "connectgaps": False,
                        "hovertemplate": "%{x}: %{y:,.2f} " + currency + "/kg<extra>" + product + "</extra>"})
-    return {"data": traces, "layout": _layout(360, yaxis={"title": {"text": "price per kg"}, "gridcolor": "#eee"})}
+    # prices differ by three orders of magnitude between products: a log axis keeps every line readable
+    return {"data": traces, "layout": _layout(360, yaxis={"title": {"text": "price per kg (log scale)"},
+                                                          "type": "log", "gridcolor": "#eee"})}
