@@ -193,3 +193,30 @@ def test_a_stock_count_off_the_book_is_flagged(chain_db) -> None:  # type: ignor
                      "stock_reo_kg": held * 0.9}])
     found = _kinds(chain_db)
     assert found == {"stock_discrepancy": [["K2"]]}
+
+
+def test_recorded_findings_are_forwarded_up_and_down_the_chain_once_per_facility(db) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+    from ledger_builders import registry_for_ledger, simple_chain
+
+    from restrat.ledger import service
+    from restrat.ledger.format import read_records
+    from restrat.ledger.importer import import_events
+    from restrat.store.db import session_factory
+
+    with session_factory(db)() as s, s.begin():
+        registry_for_ledger(s)
+        import_events(session=s, frames=read_records(simple_chain()))
+    findings = pd.DataFrame([
+        {"kind": "element_gain", "rule": "r", "facility_code": "SEP", "event_uids": ["P1"], "size": 1.0, "unit": "kg"},
+        {"kind": "transfer_mismatch", "rule": "r", "facility_code": "MINE-R", "event_uids": ["S1"], "size": 2.0,
+         "unit": "kg"},
+    ])
+    with session_factory(db)() as s, s.begin():
+        saved = service.record_findings(session=s, findings=findings, username="t")
+    assert saved["findings"] == 2 and saved["alerts"] == 5
+    with session_factory(db)() as s:
+        got = {(a["facility"], a["direction"], a["kind"]) for a in service.alerts(session=s)}
+    assert got == {("SEP", "at", "element_gain"), ("MINE-R", "upstream", "element_gain"),
+                   ("MINE-I", "upstream", "element_gain"), ("MINE-R", "at", "transfer_mismatch"),
+                   ("SEP", "downstream", "transfer_mismatch")}

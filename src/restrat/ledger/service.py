@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from restrat.auth import service as auth
@@ -25,6 +25,7 @@ from restrat.ledger.balances import national_flows
 from restrat.ledger.importer import ImportResult, import_events
 from restrat.ledger.verify import VerifyResult
 from restrat.ledger.verify import verify as _verify
+from restrat.store.bulk import write_rows
 
 FULL_ACCESS = ("regulator", "analyst", "admin")
 
@@ -143,38 +144,44 @@ def scan(*, session: Session) -> pd.DataFrame:
     return anomalies.scan(anomalies.load_tables(session=session))
 
 
+_ALERTS_FOR_SCAN = text(
+    # Every facility a finding concerns: where it happened, who supplied the batches its events consumed, who
+    # consumed their outputs, and where they were shipped. UNION keeps one alert per facility and direction.
+    "INSERT INTO ledger_alert (finding_id, facility_id, direction, created_at) "
+    "SELECT finding_id, facility_id, direction, CURRENT_TIMESTAMP FROM ("
+    " SELECT t.finding_id, pe.facility_id, 'upstream' AS direction FROM tmp_finding_event t"
+    " JOIN ledger_event e ON e.uid = t.uid JOIN ledger_input i ON i.event_id = e.id"
+    " JOIN ledger_batch b ON b.id = i.batch_id JOIN ledger_event pe ON pe.id = b.event_id"
+    " WHERE pe.facility_id <> e.facility_id"
+    " UNION SELECT t.finding_id, c.facility_id, 'downstream' FROM tmp_finding_event t"
+    " JOIN ledger_event e ON e.uid = t.uid JOIN ledger_batch b ON b.event_id = e.id"
+    " JOIN ledger_input i ON i.batch_id = b.id JOIN ledger_event c ON c.id = i.event_id"
+    " WHERE c.facility_id <> e.facility_id"
+    " UNION SELECT t.finding_id, e.partner_facility_id, 'downstream' FROM tmp_finding_event t"
+    " JOIN ledger_event e ON e.uid = t.uid WHERE e.partner_facility_id IS NOT NULL"
+    " UNION SELECT id, facility_id, 'at' FROM ledger_finding WHERE scan_id = :s AND facility_id IS NOT NULL"
+    ") x")
+
+
 def record_findings(*, session: Session, findings: pd.DataFrame, username: str) -> dict[str, int]:
     """Store a scan's findings and forward each to the facilities upstream and downstream of its events."""
     scan_id = int(session.execute(text("SELECT COALESCE(MAX(scan_id), 0) + 1 FROM ledger_finding")).scalar_one())
     codes = dict(session.execute(text("SELECT code, id FROM facility")).all())
-    alerts = 0
-    neighbours = text(
-        "SELECT DISTINCT pe.facility_id, 'upstream' FROM ledger_event e JOIN ledger_input i ON i.event_id = e.id "
-        "JOIN ledger_batch b ON b.id = i.batch_id JOIN ledger_event pe ON pe.id = b.event_id "
-        "WHERE e.uid IN :uids AND pe.facility_id <> e.facility_id "
-        "UNION SELECT DISTINCT c.facility_id, 'downstream' FROM ledger_event e "
-        "JOIN ledger_batch b ON b.event_id = e.id "
-        "JOIN ledger_input i ON i.batch_id = b.id JOIN ledger_event c ON c.id = i.event_id "
-        "WHERE e.uid IN :uids AND c.facility_id <> e.facility_id "
-        "UNION SELECT DISTINCT e.partner_facility_id, 'downstream' FROM ledger_event e "
-        "WHERE e.uid IN :uids AND e.partner_facility_id IS NOT NULL").bindparams(bindparam("uids", expanding=True))
-    for f in findings.itertuples(index=False):
-        fid = codes.get(f.facility_code)
-        uids = list(f.event_uids)
-        res = session.execute(text(
-            "INSERT INTO ledger_finding (scan_id, kind, rule, facility_id, event_uids, size, unit, status, created_at) "
-            "VALUES (:s, :k, :r, :f, :u, :z, :n, 'open', CURRENT_TIMESTAMP) RETURNING id"),
-            {"s": scan_id, "k": f.kind, "r": f.rule, "f": fid, "u": json.dumps(uids), "z": float(f.size),
-             "n": f.unit})
-        finding_id = int(res.scalar_one())
-        targets = {(fid, "at")} if fid is not None else set()
-        if uids:
-            targets |= {(int(a), d) for a, d in session.execute(neighbours, {"uids": uids}) if a is not None}
-        for facility_id, direction in targets:
-            session.execute(text("INSERT INTO ledger_alert (finding_id, facility_id, direction, created_at) "
-                                 "VALUES (:f, :a, :d, CURRENT_TIMESTAMP)"),
-                            {"f": finding_id, "a": facility_id, "d": direction})
-            alerts += 1
+    uids = [list(u) for u in findings["event_uids"]] if len(findings) else []
+    write_rows(session, "ledger_finding", ("scan_id", "kind", "rule", "facility_id", "event_uids", "size", "unit",
+                                           "status", "created_at"),
+               zip([scan_id] * len(findings), findings["kind"], findings["rule"],
+                   [codes.get(c) for c in findings["facility_code"]], [json.dumps(u) for u in uids],
+                   findings["size"].astype(float), findings["unit"], ["open"] * len(findings),
+                   [dt.datetime.now(dt.UTC).replace(tzinfo=None)] * len(findings), strict=True))
+    ids = [r[0] for r in session.execute(text("SELECT id FROM ledger_finding WHERE scan_id = :s ORDER BY id"),
+                                         {"s": scan_id})]
+    session.execute(text("CREATE TEMP TABLE IF NOT EXISTS tmp_finding_event (finding_id INTEGER, uid VARCHAR(80))"))
+    session.execute(text("DELETE FROM tmp_finding_event"))
+    write_rows(session, "tmp_finding_event", ("finding_id", "uid"),
+               ((fid, uid) for fid, event_uids in zip(ids, uids, strict=True) for uid in event_uids))
+    alerts = session.execute(_ALERTS_FOR_SCAN, {"s": scan_id}).rowcount
+    session.execute(text("DROP TABLE tmp_finding_event"))
     auth.audit(session=session, username=username, action="scan", entity="ledger", entity_key=str(scan_id),
                detail={"findings": len(findings), "alerts": alerts})
     return {"scan_id": scan_id, "findings": len(findings), "alerts": alerts}
