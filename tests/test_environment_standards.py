@@ -123,3 +123,16 @@ def test_limits_convert_to_the_canonical_unit() -> None:
         status="local")
     assert rows.limit_high.tolist() == pytest.approx([0.2, 300.0])
     assert rows.unit.tolist() == ["mg/L", "mg/m3"]
+
+
+def test_a_limit_set_for_one_process_binds_only_outlets_of_that_process(session: Session) -> None:
+    build_world(session)
+    service.add_outlet(session=session, facility="F-NEW", code="A2", medium="air", discharge="stack",
+                       process="metal_smelting")
+    rows = standards.normalise_limits(pd.DataFrame([{
+        "pollutant": "particulate matter", "medium": "air", "facility_class": "new", "discharge": "stack",
+        "process": "metal_smelting", "limit_value": "30", "limit_unit": "mg/m3", "valid_from": "2011-10-01"}]),
+        standard="GB 26451-2011", status="official")
+    service.load_limits(session=session, rows=rows, username="regulator")
+    assert limit_on(session, "F-NEW", "particulate_matter", "2020-01-01", outlet="A2") == 30.0
+    assert limit_on(session, "F-NEW", "particulate_matter", "2020-01-01", outlet="A1") is None  # recalled 50 superseded

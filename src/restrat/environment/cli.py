@@ -148,13 +148,16 @@ def add_outlet(facility: str = typer.Option(..., "--facility"), code: str = type
                facility_class: str = typer.Option(None, "--class", help="existing or new (default: from the "
                                                                          "facility's start date)."),
                special_area: bool = typer.Option(False, "--special-area", help="Sensitive area: special limits."),
-               mn: str = typer.Option(None, "--mn", help="HJ 212 data logger id (MN)."), as_json: bool = JSON) -> None:
+               mn: str = typer.Option(None, "--mn", help="HJ 212 data logger id (MN)."),
+               process: str = typer.Option("unspecified", "--process", help="Production process, where a standard "
+                                                                            "sets limits by process."),
+               as_json: bool = JSON) -> None:
     """Register a discharge outlet of a facility."""
     from restrat.environment import service
 
     with session() as s:
         o = service.add_outlet(session=s, facility=facility, code=code, medium=medium, discharge=discharge,
-                               facility_class=facility_class, special_area=special_area, mn=mn)
+                               facility_class=facility_class, special_area=special_area, mn=mn, process=process)
         emit_one({"id": o.id, "facility": facility, "code": o.code, "medium": o.medium, "discharge": o.discharge,
                   "facility_class": o.facility_class, "special_area": o.special_area, "mn": o.mn}, as_json=as_json)
 

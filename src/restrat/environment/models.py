@@ -75,6 +75,7 @@ class Outlet(Base):
     code: Mapped[str] = mapped_column(String(40))
     medium: Mapped[str] = mapped_column(String(8))
     discharge: Mapped[str] = mapped_column(String(20))
+    process: Mapped[str] = mapped_column(String(40), default="unspecified")  # where the standard sets limits by process
     facility_class: Mapped[str] = mapped_column(String(12))  # existing / new (from the facility's start date)
     special_area: Mapped[bool] = mapped_column(Boolean, default=False)  # special limits for sensitive areas
     mn: Mapped[str | None] = mapped_column(String(40), unique=True, nullable=True)  # HJ 212 data logger id

@@ -24,6 +24,7 @@ class OutletIn(BaseModel):
     facility_class: str | None = Field(None, description="existing or new; default from the facility's start date")
     special_area: bool = False
     mn: str | None = Field(None, description="HJ 212 data logger id")
+    process: str = Field("unspecified", description="production process, where a standard sets limits by process")
 
 
 class ValuesIn(BaseModel):

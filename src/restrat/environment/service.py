@@ -134,15 +134,16 @@ def limits_table(*, session: Session, on: dt.date | None = None, pollutant: str 
 
 def _outlet_frame(session: Session, *, facility_ids: list[int] | None = None) -> pd.DataFrame:
     q = select(Outlet.id.label("outlet_id"), Outlet.code.label("outlet"), Outlet.facility_id, Outlet.medium,
-               Outlet.discharge, Outlet.facility_class, Outlet.special_area, Outlet.mn, Outlet.data_status,
+               Outlet.discharge, Outlet.process, Outlet.facility_class, Outlet.special_area, Outlet.mn,
+               Outlet.data_status,
                Facility.code.label("facility"), Facility.name.label("facility_name"), Facility.region,
                Facility.enterprise_id, Facility.lat, Facility.lon).join(Facility, Facility.id == Outlet.facility_id)
     if facility_ids is not None:
         q = q.where(Outlet.facility_id.in_(facility_ids))
     return pd.DataFrame(session.execute(q.order_by(Facility.code, Outlet.code)).mappings().all(),
-                        columns=["outlet_id", "outlet", "facility_id", "medium", "discharge", "facility_class",
-                                 "special_area", "mn", "data_status", "facility", "facility_name", "region",
-                                 "enterprise_id", "lat", "lon"])
+                        columns=["outlet_id", "outlet", "facility_id", "medium", "discharge", "process",
+                                 "facility_class", "special_area", "mn", "data_status", "facility", "facility_name",
+                                 "region", "enterprise_id", "lat", "lon"])
 
 
 def segments_for(session: Session, outlets: pd.DataFrame) -> pd.DataFrame:
@@ -197,8 +198,10 @@ def facility_class_of(start_date: dt.date | None, *, standard: str = "GB 26451-2
 
 def add_outlet(*, session: Session, facility: str, code: str, medium: str, discharge: str,
                facility_class: str | None = None, special_area: bool = False, mn: str | None = None,
-               data_status: str = "registered", note: str = "") -> Outlet:
-    """Register a discharge outlet of a facility; the facility class defaults from its start date."""
+               process: str = "unspecified", data_status: str = "registered", note: str = "") -> Outlet:
+    """Register a discharge outlet of a facility; the facility class defaults from its start date. process names
+    the production process where a standard sets limits by process (e.g. decomposition, extraction_separation,
+    metal_smelting); 'unspecified' is bound only by rows that do not distinguish processes."""
     fac = _facility(session, facility)
     problems = []
     if medium not in standards.MEDIA:
@@ -214,7 +217,7 @@ def add_outlet(*, session: Session, facility: str, code: str, medium: str, disch
         problems.append(Problem(field="mn", rule="data logger id already registered to another outlet", value=mn))
     if problems:
         raise InputError(problems)
-    outlet = Outlet(facility_id=fac.id, code=code, medium=medium, discharge=discharge,
+    outlet = Outlet(facility_id=fac.id, code=code, medium=medium, discharge=discharge, process=process or "unspecified",
                     facility_class=facility_class or facility_class_of(fac.start_date), special_area=special_area,
                     mn=mn or None, data_status=data_status, note=note)
     session.add(outlet)

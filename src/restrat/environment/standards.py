@@ -2,8 +2,8 @@
 the limit in force on every day.
 
 An outlet is bound by every limit row of its medium whose facility class is the outlet's (existing or new),
-'unspecified', or 'special' when the outlet lies in a sensitive area; whose discharge type is the outlet's or
-'unspecified'; and, for a local standard, whose region the facility lies in. Where several bind on a day the
+'unspecified', or 'special' when the outlet lies in a sensitive area; whose discharge type and process are the
+outlet's or 'unspecified'; and, for a local standard, whose region the facility lies in. Where several bind on a day the
 strictest applies (lowest upper limit, highest lower limit): a local standard may only tighten the national one.
 """
 
@@ -190,20 +190,21 @@ def limit_segments(outlets: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     """Per outlet and pollutant, the limit in force as [start_day, end_day) day numbers since 1970 with the
     strictest low and high and the rows they come from.
 
-    outlets: outlet_id, medium, discharge, facility_class, special_area, region (of the facility).
-    limits: id, pollutant, medium, facility_class, discharge, region, limit_low, limit_high, valid_from, valid_to,
-    status, standard."""
+    outlets: outlet_id, medium, discharge, process, facility_class, special_area, region (of the facility).
+    limits: id, pollutant, medium, facility_class, discharge, process, region, limit_low, limit_high, valid_from,
+    valid_to, status, standard."""
     cols = ["outlet_id", "pollutant", "start_day", "end_day", "limit_low", "limit_high", "high_id", "low_id",
             "status", "standard"]
     if outlets.empty or limits.empty:
         return pd.DataFrame(columns=cols)
     lim = limits.assign(start_day=_day(limits.valid_from, default=0),
                         end_day=_day(limits.valid_to, default=OPEN_END_DAY, plus=1))
-    cand = outlets[["outlet_id", "medium", "discharge", "facility_class", "special_area", "region"]].merge(
+    cand = outlets[["outlet_id", "medium", "discharge", "process", "facility_class", "special_area", "region"]].merge(
         lim, on="medium", suffixes=("", "_limit"))
     cls_ok = (cand.facility_class_limit == cand.facility_class) | (cand.facility_class_limit == "unspecified") \
         | ((cand.facility_class_limit == "special") & cand.special_area.astype(bool))
     dis_ok = (cand.discharge_limit == cand.discharge) | (cand.discharge_limit == "unspecified")
+    dis_ok &= (cand.process_limit == cand.process) | (cand.process_limit == "unspecified")
     reg_ok = (cand.region_limit == "") | pd.Series(
         [str(r).lower().startswith(str(lr).lower()) for r, lr in zip(cand.region, cand.region_limit, strict=True)],
         index=cand.index, dtype=bool)

@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=40), nullable=False),
         sa.Column("medium", sa.String(length=8), nullable=False),
         sa.Column("discharge", sa.String(length=20), nullable=False),
+        sa.Column("process", sa.String(length=40), nullable=False),
         sa.Column("facility_class", sa.String(length=12), nullable=False),
         sa.Column("special_area", sa.Boolean(), nullable=False),
         sa.Column("mn", sa.String(length=40), nullable=True),
