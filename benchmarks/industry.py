@@ -78,7 +78,8 @@ def naive_production_hhi(url: str, limit: int) -> tuple[float, int]:
 
 
 def setwise_production_hhi(url: str) -> tuple[float, int, pd.DataFrame]:
-    """restrat: one grouped SQL pass per facility and day, owners attached set-wise, HHI and CR-4 per cell."""
+    """restrat: daily production per facility (kept by the import hook), owners attached set-wise, HHI and CR-4
+    per cell."""
     engine = make_engine(url)
     with session_factory(engine)() as s:
         events = s.execute(text("SELECT COUNT(*) FROM ledger_event")).scalar_one()

@@ -104,16 +104,14 @@ def capacity_frame(*, session: Session, days: list[dt.date]) -> pd.DataFrame:
 
 
 def production_frame(*, session: Session, years: list[int] | None = None) -> pd.DataFrame:
-    """REO (t) in the batches each facility made by extraction or processing, per day, owned by whoever owned the
-    enterprise that day; summed per facility, day and owner."""
+    """REO (t) each facility made by extraction or processing, per day (industry_production_day, kept by the
+    ledger's import hook), owned by whoever owned the enterprise that day."""
     where, params = "", {}
     if years:
-        where = " AND e.at_epoch_s >= :a AND e.at_epoch_s < :b"
-        params = {"a": _day(dt.date(min(years), 1, 1)) * 86400, "b": _day(dt.date(max(years) + 1, 1, 1)) * 86400}
-    sql = ("SELECT e.facility_id, e.at_epoch_s / 86400 AS day, SUM(b.reo_kg) FROM ledger_event e "
-           "JOIN ledger_batch b ON b.event_id = e.id WHERE e.kind IN ('extraction', 'processing')"
-           f"{where} GROUP BY e.facility_id, e.at_epoch_s / 86400")
-    made = pd.DataFrame(session.execute(text(sql), params).all(), columns=["facility_id", "day", "reo_kg"])
+        where = " WHERE day >= :a AND day < :b"
+        params = {"a": _day(dt.date(min(years), 1, 1)), "b": _day(dt.date(max(years) + 1, 1, 1))}
+    made = pd.DataFrame(session.execute(text(f"SELECT facility_id, day, reo_kg FROM industry_production_day{where}"),
+                                        params).all(), columns=["facility_id", "day", "reo_kg"])
     fac = _facilities(session).drop(columns=["capacity", "name", "data_status"])
     cells = made.merge(fac, on="facility_id")
     cells = attach_owners(cells, memberships(session=session))

@@ -17,7 +17,8 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 CONSUMERS: tuple[str, ...] = ("restrat.quota.consumption:on_import",
-                              "restrat.exports.licences:consume_ledger_exports")
+                              "restrat.exports.licences:consume_ledger_exports",
+                              "restrat.industry.production:on_import")
 
 
 @dataclass(frozen=True)

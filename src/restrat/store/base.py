@@ -25,6 +25,7 @@ def load_all_models() -> MetaData:
     from restrat.catalog import models as _catalog  # noqa: F401
     from restrat.environment import models as _environment  # noqa: F401
     from restrat.exports import models as _exports  # noqa: F401
+    from restrat.industry import models as _industry  # noqa: F401
     from restrat.ledger import models as _ledger  # noqa: F401
     from restrat.market import models as _market  # noqa: F401
     from restrat.quota import models as _quota  # noqa: F401

@@ -1,4 +1,5 @@
-"""industry and association: member price submissions of the trade association
+"""industry and association: production per facility and day (backfilled from the ledger), member price
+submissions of the trade association
 
 Revision ID: 0007_industry
 Revises: 0002
@@ -17,6 +18,18 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "industry_production_day",
+        sa.Column("facility_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.BigInteger(), nullable=False),
+        sa.Column("reo_kg", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("facility_id", "day", name=op.f("pk_industry_production_day")),
+    )
+    # a ledger imported before this table existed: one grouped pass; later imports keep it up to date
+    op.execute("INSERT INTO industry_production_day (facility_id, day, reo_kg) "
+               "SELECT e.facility_id, e.at_epoch_s / 86400, SUM(b.reo_kg) FROM ledger_event e "
+               "JOIN ledger_batch b ON b.event_id = e.id WHERE e.kind IN ('extraction', 'processing') "
+               "GROUP BY e.facility_id, e.at_epoch_s / 86400")
     op.create_table(
         "association_price_submission",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -47,3 +60,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_association_price_submission_product"), table_name="association_price_submission")
     op.drop_index(op.f("ix_association_price_submission_enterprise_id"), table_name="association_price_submission")
     op.drop_table("association_price_submission")
+    op.drop_table("industry_production_day")
