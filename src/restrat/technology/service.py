@@ -5,6 +5,7 @@ network, scorecard indicators and technology export control."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -33,6 +34,7 @@ LEDGER_SOURCE = "restrat traceability ledger (ledger_event, ledger_batch)"
 ILLUSTRATIVE = "illustrative"
 HIGH_END_STAGES = ("material", "product")
 SEPARATED_FORMS = ("separated_oxide", "separated_salt")
+WRITE_LOCK_KEY = 0x7EC4_0009  # pg_advisory_xact_lock key of technology writers
 
 
 @cache
@@ -274,6 +276,19 @@ def _check_references(session: Session, frames: dict[str, pd.DataFrame]) -> list
     return out
 
 
+def write_lock(*, session: Session) -> None:
+    """Serialise technology writers for the rest of this transaction, so a writer reads what the one before it
+    committed (and skips it) instead of both inserting: BEGIN IMMEDIATE on SQLite (unless a transaction is open),
+    a transaction-scoped advisory lock on PostgreSQL."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+        return
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
+
+
 def import_bundle(*, session: Session, bundle: Mapping[str, Any], username: str = "system",
                   data_status: str = "registered", source: str = "", source_name: str = "import") -> dict[str, int]:
     """Record a bundle of sections (institutions, projects, partners, budgets, readiness, patents, patent_status,
@@ -285,6 +300,7 @@ def import_bundle(*, session: Session, bundle: Mapping[str, Any], username: str 
         raise InputError([Problem(field=n, rule=f"unknown section; expected some of {list(ORDER)}")
                           for n in unknown], source=source_name)
     frames = _frames(bundle)
+    write_lock(session=session)
     for df in frames.values():
         df.insert(0, "_row", range(1, len(df) + 1))
     problems = [p for name, df in frames.items() for p in check_section(name, df)]
@@ -736,9 +752,8 @@ def apply_for_export(*, session: Session, project: str, recipient: str, recipien
         if lead_id != viewer.enterprise_id:
             raise Forbidden(f"only the lead enterprise applies to export the technology of {project}")
     status = control.status_on(session=session, fields=[info["field"]], on=applied_on).iloc[0]
-    count = session.scalar(text("SELECT COUNT(*) FROM tech_export_application")) or 0
     app = models.ExportApplication(
-        code=code or f"TEA-{applied_on.year}-{count + 1:05d}",
+        code=code or f"TEA-pending-{uuid.uuid4().hex[:24]}",
         project_id=session.scalar(text("SELECT id FROM tech_project WHERE code = :c"), {"c": project}),
         applicant_enterprise_id=session.scalar(text("SELECT lead_enterprise_id FROM tech_project WHERE code = :c"),
                                                {"c": project}),
@@ -748,6 +763,9 @@ def apply_for_export(*, session: Session, project: str, recipient: str, recipien
         recorded_by=username)
     session.add(app)
     session.flush()
+    if code is None:
+        app.code = f"TEA-{applied_on.year}-{app.id:05d}"
+        session.flush()
     return app
 
 
