@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from restrat.association import index as idx
 from restrat.association import models
 from restrat.errors import Forbidden, InputError, NotFound, Problem
+from restrat.industry.service import query_frame
 from restrat.registry import models as registry_models
 from restrat.store.bulk import insert_rows
 
@@ -118,7 +119,7 @@ def _frame(session: Session, *, enterprise_id: int | None = None, product: str |
         stmt = stmt.where(sub.product == product)
     cols = ["enterprise_id", "enterprise", "product", "price_date", "price", "currency", "volume_t", "data_status",
             "submitted_by", "submitted_at"]
-    df = pd.DataFrame(session.execute(stmt.order_by(sub.price_date, sub.product)).all(), columns=cols)
+    df = query_frame(session, stmt.order_by(sub.price_date, sub.product), cols)
     df["period"] = pd.to_datetime(df.price_date).dt.strftime("%Y-%m")
     return df
 

@@ -7,6 +7,7 @@ import datetime as dt
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,14 @@ def _days(values: pd.Series) -> pd.Series:
     return (pd.to_datetime(values) - pd.Timestamp(EPOCH)).dt.days
 
 
+def query_frame(session: Session, stmt: Any, columns: list[str], params: dict[str, Any] | None = None
+                ) -> pd.DataFrame:
+    """A query's rows as a DataFrame. Rows go in as plain tuples: pandas probes SQLAlchemy Row objects for
+    namedtuple fields, which costs microseconds per row (seconds on a large result)."""
+    rows = [tuple(r) for r in session.execute(stmt, params or {})]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _check_request(measure: str, by: list[str], n: int) -> None:
     problems = []
     if measure not in MEASURES:
@@ -59,8 +68,7 @@ def memberships(*, session: Session) -> pd.DataFrame:
                    registry_models.GroupMembership.valid_from, registry_models.GroupMembership.valid_to,
                    registry_models.GroupMembership.share_pct)
             .join(registry_models.EnterpriseGroup))
-    m = pd.DataFrame(session.execute(stmt).all(), columns=["enterprise_id", "group", "valid_from", "valid_to",
-                                                           "share_pct"])
+    m = query_frame(session, stmt, ["enterprise_id", "group", "valid_from", "valid_to", "share_pct"])
     m["from_day"] = _days(m.valid_from)
     m["to_day"] = _days(m.valid_to)
     return m
@@ -85,7 +93,7 @@ def _facilities(session: Session) -> pd.DataFrame:
                   f.operating_status, f.data_status).join(registry_models.Enterprise)
     cols = ["facility_id", "code", "name", "enterprise_id", "enterprise", "stage", "ore_type", "region", "country",
             "capacity", "start_date", "end_date", "operating_status", "data_status"]
-    df = pd.DataFrame(session.execute(stmt).all(), columns=cols)
+    df = query_frame(session, stmt, cols)
     df["start_day"] = _days(df.start_date)
     df["end_day"] = _days(df.end_date)
     return df
@@ -110,8 +118,8 @@ def production_frame(*, session: Session, years: list[int] | None = None) -> pd.
     if years:
         where = " WHERE day >= :a AND day < :b"
         params = {"a": _day(dt.date(min(years), 1, 1)), "b": _day(dt.date(max(years) + 1, 1, 1))}
-    made = pd.DataFrame(session.execute(text(f"SELECT facility_id, day, reo_kg FROM industry_production_day{where}"),
-                                        params).all(), columns=["facility_id", "day", "reo_kg"])
+    made = query_frame(session, text(f"SELECT facility_id, day, reo_kg FROM industry_production_day{where}"),
+                       ["facility_id", "day", "reo_kg"], params)
     fac = _facilities(session).drop(columns=["capacity", "name", "data_status"])
     cells = made.merge(fac, on="facility_id")
     cells = attach_owners(cells, memberships(session=session))
@@ -254,9 +262,8 @@ def facility_clusters(*, session: Session, eps_km: float = 60.0, min_samples: in
     f = registry_models.Facility
     stmt = select(f.code, f.name, f.stage, f.lat, f.lon, f.capacity_t_reo_per_year, f.country, f.region,
                   f.data_status)
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=["code", "name", "stage", "lat", "lon",
-                                                               "capacity_t_reo_per_year", "country", "region",
-                                                               "data_status"])
+    frame = query_frame(session, stmt, ["code", "name", "stage", "lat", "lon", "capacity_t_reo_per_year", "country",
+                                        "region", "data_status"])
     chain = stages or clusters.CHAIN_STAGES
     labelled = clusters.label(frame, eps_km=eps_km, min_samples=min_samples)
     return labelled, clusters.summary(labelled, chain=chain)
