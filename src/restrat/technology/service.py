@@ -304,11 +304,11 @@ def import_bundle(*, session: Session, bundle: Mapping[str, Any], username: str 
     for df in frames.values():
         df.insert(0, "_row", range(1, len(df) + 1))
     problems = [p for name, df in frames.items() for p in check_section(name, df)]
+    if not any(p.row is None for p in problems):  # the columns are there: references can be checked too
+        problems += _check_references(session, frames)
     if problems:
-        raise InputError(problems, source=source_name)
-    problems = _check_references(session, frames)
-    if problems:
-        raise InputError(sorted(problems, key=lambda p: (p.field, p.row or 0)), source=source_name)
+        raise InputError(sorted(problems, key=lambda p: (p.field.split(".")[0] != "projects", p.field, p.row or 0)),
+                         source=source_name)
     for name, df in frames.items():
         for col in SECTIONS[name].columns:
             if col not in df:
