@@ -13,7 +13,7 @@ from test_web_browser import browser, page, server  # noqa: F401 - fixtures shar
 
 from restrat.api.app import create_app
 
-PAGES = ["/exports", "/exports/diff", "/exports/classify", "/exports/licences", "/exports/review",
+PAGES = ["/exports", "/exports/diff", "/exports/classify", "/exports/content", "/exports/licences", "/exports/review",
          "/exports/screening"]
 APPLICATION = {"consignee": "Magnet GmbH", "consignee_country": "Germany", "end_user": "Motor AG",
                "end_user_country": "DE", "end_use": "EV traction motors", "end_use_class": "civil",
