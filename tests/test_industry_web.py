@@ -46,9 +46,12 @@ def test_industry_api_answers_concentration_merger_access_and_clusters(client: T
     assert all(c["reasons"] for c in r.json())
     r = client.get("/api/v1/industry/clusters", params={"eps_km": 80}, headers=h)
     assert r.status_code == 200 and r.json()[0]["completeness"] > 0
+    r = client.get("/api/v1/industry/vertical-integration", headers=h)
+    groups = {c["owner"]: c for c in r.json() if c["owner_kind"] == "group"}
+    assert r.status_code == 200 and groups and all(0 <= c["vi_pct"] <= 100 for c in groups.values())
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/v1/industry/concentration", "/api/v1/industry/mergers/screen", "/api/v1/industry/access-checks",
-            "/api/v1/industry/clusters"} <= set(paths)
+            "/api/v1/industry/clusters", "/api/v1/industry/vertical-integration"} <= set(paths)
 
 
 def test_industry_pages_render_with_charts_and_labels(client: TestClient) -> None:
@@ -57,6 +60,7 @@ def test_industry_pages_render_with_charts_and_labels(client: TestClient) -> Non
     client.post("/login", data={"username": "analyst", "password": "analyst-demo", "next": "/"})
     r = client.get("/industry/concentration")
     assert r.status_code == 200 and 'id="hhi-chart"' in r.text and "cn_quota_groups.csv" in r.text
+    assert "Vertical integration of the groups" in r.text and "<code>CNRE</code>" in r.text
     r = client.get("/industry/concentration", params={"measure": "capacity", "dim": "region"})
     assert r.status_code == 200 and "illustrative" in r.text
     r = client.post("/industry/merger", data={"measure": "quota", "dim": "stage", "owners": ["SOUTHERN_RE",

@@ -55,6 +55,16 @@ def merger(owners: list[str] = typer.Option(..., "--owner", help="Merging owner 
          columns=cols)
 
 
+@app.command("integration")
+def integration(years: list[int] = YEARS, as_json: bool = JSON) -> None:
+    """Vertical integration per owner and year: share of its processing input supplied from inside the owner."""
+    from restrat.industry import service
+
+    with session() as s:
+        frame = service.vertical_integration(session=s, years=years or None)
+    emit(service.records(frame.round(2)), as_json=as_json, title="Vertical integration (ledger)")
+
+
 @app.command("access")
 def access(on: dt.datetime = typer.Option(None, "--on", formats=DATE, help="Date YYYY-MM-DD (default today)."),
            short: bool = typer.Option(False, "--short", help="Only facilities that fall short."),

@@ -80,3 +80,12 @@ class ClusterOut(BaseModel):
     stages_missing: str
     completeness: float = Field(description="Share of the chain's stages (mining to product) present")
     capacity_by_stage_t_reo: dict[str, float]
+
+
+class IntegrationOut(BaseModel):
+    owner: str
+    owner_kind: str = Field(description="group, or enterprise outside any group")
+    year: int
+    input_t: float = Field(description="REO consumed by the owner's processing plants, t")
+    inside_t: float = Field(description="of which supplied from inside the owner, t")
+    vi_pct: float = Field(description="Vertical integration index: inside_t / input_t, %")

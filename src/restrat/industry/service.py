@@ -229,6 +229,37 @@ def screen_merger(*, session: Session, owners: list[str], into: str, measure: st
     return conc.screen_merger(frame, by=by, owners=owners, into=into, rule=merger_rule(on=guideline_on), n=n)
 
 
+def vertical_integration(*, session: Session, years: list[int] | None = None) -> pd.DataFrame:
+    """Per owner and year: the share of the REO its processing plants consumed that came from inside the same
+    owner (its own extraction or processing, or a shipment from a facility it owned that day). Inputs arriving by
+    import count as outside supply."""
+    where, params = "", {}
+    if years:
+        where = " AND pe.at_epoch_s >= :a AND pe.at_epoch_s < :b"
+        params = {"a": _day(dt.date(min(years), 1, 1)) * 86400, "b": _day(dt.date(max(years) + 1, 1, 1)) * 86400}
+    sql = ("SELECT pe.facility_id, pe.at_epoch_s / 86400, se.facility_id, se.kind, SUM(i.kg / b.gross_kg * b.reo_kg) "
+           "FROM ledger_input i JOIN ledger_event pe ON pe.id = i.event_id JOIN ledger_batch b ON b.id = i.batch_id "
+           f"JOIN ledger_event se ON se.id = b.event_id WHERE pe.kind = 'processing'{where} "
+           "GROUP BY pe.facility_id, pe.at_epoch_s / 86400, se.facility_id, se.kind")
+    used = query_frame(session, text(sql), ["facility_id", "day", "supplier_id", "supplier_kind", "reo_kg"], params)
+    cols = ["owner", "owner_kind", "year", "input_t", "inside_t", "vi_pct"]
+    if used.empty:
+        return pd.DataFrame(columns=cols)
+    fac = _facilities(session)[["facility_id", "enterprise_id", "enterprise"]]
+    members = memberships(session=session)
+    user = attach_owners(used.merge(fac, on="facility_id"), members)
+    supplier = attach_owners(user[["supplier_id", "day"]].merge(
+        fac.rename(columns={"facility_id": "supplier_id"}), on="supplier_id", how="left").assign(
+        enterprise_id=lambda d: d.enterprise_id.fillna(-1).astype(int), enterprise=lambda d: d.enterprise.fillna("")),
+        members)
+    inside = (user.owner.to_numpy() == supplier.owner.to_numpy()) & (user.supplier_kind != "import").to_numpy()
+    user = user.assign(year=(pd.Timestamp(EPOCH) + pd.to_timedelta(user.day, unit="D")).dt.year,
+                       input_t=user.reo_kg / 1000.0, inside_t=np.where(inside, user.reo_kg / 1000.0, 0.0))
+    out = user.groupby(["owner", "owner_kind", "year"], as_index=False)[["input_t", "inside_t"]].sum()
+    out["vi_pct"] = 100.0 * out.inside_t / out.input_t
+    return out.sort_values(["year", "input_t"], ascending=[True, False]).reset_index(drop=True)[cols]
+
+
 # ---- access conditions ----------------------------------------------------------------------------------------
 
 

@@ -13,7 +13,14 @@ from restrat.api.deps import current_user, get_session
 from restrat.auth import models as auth_models
 from restrat.errors import InputError
 from restrat.industry import clusters, service
-from restrat.industry.schemas import AccessCheckOut, ClusterOut, ConcentrationOut, MergerIn, MergerOut
+from restrat.industry.schemas import (
+    AccessCheckOut,
+    ClusterOut,
+    ConcentrationOut,
+    IntegrationOut,
+    MergerIn,
+    MergerOut,
+)
 from restrat.store.limits import time_limit
 from restrat.web import industry_charts
 from restrat.web.render import page_user, render
@@ -43,6 +50,14 @@ def screen_merger(body: MergerIn, session: Session = Depends(get_session)) -> li
                                       by=body.by, on=body.on, years=body.years, n=body.n,
                                       guideline_on=body.guideline_on)
     return service.records(frame)
+
+
+@router.get("/vertical-integration", response_model=list[IntegrationOut],
+            summary="Share of each owner's processing input supplied from inside the owner (ledger)")
+def vertical_integration(year: list[int] | None = Query(None, description="Years to include; repeat for several"),
+                         session: Session = Depends(get_session)) -> list[dict[str, Any]]:
+    with time_limit(session):
+        return service.records(service.vertical_integration(session=session, years=year))
 
 
 @router.get("/access-checks", response_model=list[AccessCheckOut],
@@ -83,12 +98,15 @@ def concentration_page(request: Request, measure: str = "quota", dim: str = "sta
     figure = industry_charts.hhi_chart(series, dim=dim, threshold=float(rule.highly_concentrated_hhi_above),
                                        guideline=str(rule.guideline))
     latest = series[series.year == series.year.max()] if len(series) else series
+    with time_limit(session):
+        integration = service.vertical_integration(session=session)
     recent = series[series.year > series.year.max() - TABLE_YEARS] if len(series) else series
     return render(request, "industry/concentration.html", user=user, measure=measure, dim=dim, error=error,
                   measures=service.MEASURES, unit=service.UNITS[measure], figure=figure,
                   rows=service.records(recent.sort_values(["year", dim], ascending=[False, True])),
                   latest=service.records(latest), owners=service.records(owners.head(30)), rule=rule,
-                  quota_source=service.QUOTA_SOURCE)
+                  quota_source=service.QUOTA_SOURCE,
+                  integration=service.records(integration[integration.owner_kind == "group"]))
 
 
 @pages.post("/industry/merger", response_class=HTMLResponse)
