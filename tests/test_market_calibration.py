@@ -38,6 +38,12 @@ def test_calibration_reproduces_base_year_volumes_and_prices_within_the_stated_t
     assert prices.set_index("element").status["Ho"] == "assumption"
 
 
+def test_the_daily_komis_series_agrees_with_the_usgs_base_price_for_nd() -> None:
+    check = service.fit_report()["daily_check"].set_index("element")
+    assert check.days["Nd"] > 200
+    assert check.gap["Nd"] == pytest.approx(0.0, abs=0.01)  # 2024 mean 55.76 against USGS 56
+
+
 def test_china_shares_in_the_base_year_match_usgs_and_the_iea_refining_share() -> None:
     shares = service.fit_report()["shares"].set_index("indicator")
     assert shares.loc["China's share of mining", "model"] == pytest.approx(

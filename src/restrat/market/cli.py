@@ -111,6 +111,8 @@ def calibrate_cmd(as_json: bool = JSON) -> None:
     emit(pr[["element", "observed_usd_per_kg", "model_usd_per_kg", "gap", "status", "within_tolerance"]].rename(
         columns={"gap": "gap_%"}).to_dict("records"), as_json=False,
          title=f"Oxide prices (tolerance ±{fit['tolerances']['price']:.0%})")
+    emit(fit["daily_check"].round(4).to_dict("records"), as_json=False,
+         title="Base-year mean of the daily KOMIS series against the model's USGS price")
     emit(fit["shares"].round(4).to_dict("records"), as_json=False, title="Shares against references")
     emit(fit["demand_scaling"].round(3).to_dict("records"), as_json=False,
          title="Demand scaling per element (supply implied by USGS x profiles / demand implied by assumed intensities)")

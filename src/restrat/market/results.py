@@ -119,6 +119,8 @@ def tables(inp: Inputs, sol: Solution, *, reserves_t: pd.Series) -> dict[str, pd
     by_country = pd.DataFrame(mined.T * KT).groupby(src.country.to_numpy()).sum()
     for country, row in by_country.iterrows():
         metrics[f"mined_t:{country}"] = row.to_numpy()
+        if country in reserves_t.index:  # share of USGS reserves extracted since the first model year
+            metrics[f"depletion_share:{country}"] = np.cumsum(row.to_numpy()) / float(reserves_t[country])
     summary = pd.DataFrame({"year": np.tile(years, len(metrics)), "metric": np.repeat(list(metrics), n_t),
                             "value": np.concatenate(list(metrics.values()))})
     return {"markets": markets[MARKET_COLUMNS], "supply": supply[SUPPLY_COLUMNS], "summary": summary}

@@ -296,7 +296,7 @@ def _with_new_mines(base: Base, scn: Scenario) -> tuple[pd.DataFrame, np.ndarray
     if not mines:
         return base.sources, base.composition, base.routes
     a = base.assumptions
-    profiles = {**{k: v for k, v in a["profiles"].items()}, **a["special_profiles"]}
+    profiles = {**a["profiles"], **a["special_profiles"]}
     dist = reference.read("ree_deposit_distribution_recalled.csv")
     dist = dist.assign(value=pd.to_numeric(dist["value"], errors="coerce").fillna(0.0))
     rows, comps, routes = [], [], []

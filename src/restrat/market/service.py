@@ -123,9 +123,22 @@ def fit_report() -> dict[str, pd.DataFrame | dict[str, Any]]:
     ])
     scaling = b.demand_scaling.copy()
     return {"volumes": volumes, "prices": prices, "shares": shares, "demand_scaling": scaling,
+            "daily_check": daily_price_check(year=b.base_year, prices=b.prices),
             "tolerances": {"volume": VOLUME_TOLERANCE, "price": PRICE_TOLERANCE},
             "passed": bool(volumes.within_tolerance.all() and prices.within_tolerance.all()),
             "base_year": b.base_year, "method": res.method}
+
+
+def daily_price_check(*, year: int, prices: pd.DataFrame) -> pd.DataFrame:
+    """The base-year mean of the KOMIS daily FOB China series beside the USGS annual price the model uses."""
+    daily = reference.read("ree_prices_komis_daily_fob_china.csv")
+    daily = daily[daily.date.str.startswith(str(year))].assign(price=lambda f: pd.to_numeric(f.price))
+    means = daily.groupby("element").price.agg(["mean", "count"]).reset_index()
+    used = prices.set_index("element").price_usd_per_kg
+    return pd.DataFrame({"element": means.element, "daily_mean_usd_per_kg": means["mean"], "days": means["count"],
+                         "model_base_usd_per_kg": used.reindex(means.element).to_numpy(),
+                         "gap": means["mean"].to_numpy() / used.reindex(means.element).to_numpy() - 1.0,
+                         "source": "ree_prices_komis_daily_fob_china.csv (KOMIS, third-party; oxide assumed)"})
 
 
 def _iea_refining_share() -> float:

@@ -22,6 +22,7 @@ METRIC_LABELS = {
     "producer_surplus_musd": "Producer surplus (M USD)", "consumer_spend_musd": "Consumers' spending (M USD)",
     "consumer_surplus_musd": "Consumer surplus (M USD)", "emissions_kt_co2e": "Emissions (kt CO2e)",
     "world_stock_t": "Stocks held (t)", "substituted_t": "Demand met by substitutes (t)",
+    "depletion_share:China": "China's reserves extracted (share)",
 }
 
 
@@ -87,7 +88,7 @@ def indicators(summary: pd.DataFrame, baseline: pd.DataFrame | None = None,
     """Small multiples of scenario indicators, each against the baseline."""
     metrics = metrics or ["china_mine_share", "china_separation_share", "revenue_china_separators_musd",
                           "revenue_outside_separators_musd", "consumer_spend_musd", "consumer_surplus_musd",
-                          "producer_surplus_musd", "world_stock_t", "emissions_kt_co2e"]
+                          "producer_surplus_musd", "world_stock_t", "emissions_kt_co2e", "depletion_share:China"]
     rows, layout = _grid(len(metrics), 3)
     traces = []
     for i, m in enumerate(metrics):
