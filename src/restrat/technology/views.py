@@ -15,6 +15,7 @@ from restrat.auth import models as auth_models
 from restrat.auth import service as auth
 from restrat.errors import Forbidden, InputError, NotFound, Problem
 from restrat.industry.service import records
+from restrat.registry.models import Enterprise
 from restrat.store.limits import time_limit
 from restrat.technology import control, pipeline, service
 from restrat.technology.schemas import (
@@ -215,9 +216,12 @@ def control_page(request: Request, on: str | None = None, session: Session = Dep
         history = control.history(session=session, fields=codes, until=max(day, dt.date.today()))
     except InputError as e:
         return render(request, "technology/control.html", user=user, on=day, error=" ".join(e.lines()),
-                      status=[], figure=None, projects=[], applications=[], scope=[])
+                      status=[], figure=None, projects=[], applications=[], scope=[], may_apply_for=[])
     projs = service.project_control(session=session, on=day, viewer=v)
+    own = session.get(Enterprise, user.enterprise_id) if user.enterprise_id is not None else None
+    leads = projs if user.role != "enterprise" else projs[projs.lead_enterprise == (own.code if own else None)]
     return render(request, "technology/control.html", user=user, on=day, error=error, status=records(status),
+                  may_apply_for=leads.code.tolist(),
                   figure=charts.control_chart(history) if len(history) else None, projects=records(projs),
                   applications=records(service.applications_frame(session=session, viewer=v)),
                   scope=records(control.scope()), may_apply=user.role in ("enterprise", "regulator", "admin"))
