@@ -105,6 +105,8 @@ def test_technology_pages_render_with_charts_labels_and_roles(client: TestClient
     assert client.get("/technology/projects/TP-MAG-01").status_code == 403
     r = client.get("/technology/network")
     assert r.status_code == 200 and 'id="network-chart"' not in r.text and "your own enterprise" in r.text
+    form = client.get("/technology/export-control").text
+    assert '<option value="TP-SEP-02">' in form and '<option value="TP-SEP-01">' not in form  # lead only
     r = client.post("/technology/export-control/apply", data={"project": "TP-SEP-02", "recipient": "Buyer",
                                                               "recipient_country": "Japan",
                                                               "applied_on": "2026-01-05"}, follow_redirects=False)
