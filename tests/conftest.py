@@ -7,6 +7,7 @@ the PostgreSQL runs are skipped with the reason shown, except under CI=true, whe
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,14 +94,60 @@ def session(db: Engine) -> Iterator[Session]:
         yield s
 
 
-@pytest.fixture
-def demo_db(db: Engine) -> Engine:
-    """A database holding the demo dataset."""
+def _admin_run(sql: str) -> None:
+    admin = make_engine(PG_ADMIN_URL)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(sql))
+    admin.dispose()
+
+
+def _drop_pg(name: str) -> None:
+    _admin_run(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+    _admin_run(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.fixture(scope="session")
+def demo_template(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo dataset, seeded once per database kind: an SQLite file or a PostgreSQL template database."""
     from restrat.demo.service import seed_demo
 
-    with session_factory(db)() as s, s.begin():
+    if engine.dialect.name == "sqlite":
+        target = str(tmp_path_factory.mktemp("demo") / "template.db")
+        url = f"sqlite:///{target}"
+    else:
+        target = f"restrat_demo_{uuid.uuid4().hex[:10]}"
+        _admin_run(f'CREATE DATABASE "{target}"')
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{target}"
+    eng = make_engine(url)
+    upgrade(engine=eng)
+    with session_factory(eng)() as s, s.begin():
         seed_demo(session=s, seed=7)
-    return db
+    if engine.dialect.name == "sqlite":
+        with eng.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    eng.dispose()
+    yield target
+    if engine.dialect.name != "sqlite":
+        _drop_pg(target)
+
+
+@pytest.fixture
+def demo_db(engine: Engine, demo_template: str, tmp_path: Path) -> Iterator[Engine]:
+    """A database holding the demo dataset, a fresh copy of the seeded template for each test (SQLite and
+    PostgreSQL): seeding takes seconds, copying a fraction of one."""
+    if engine.dialect.name == "sqlite":
+        copy = tmp_path / "demo.db"
+        shutil.copyfile(demo_template, copy)
+        eng = make_engine(f"sqlite:///{copy}")
+        yield eng
+        eng.dispose()
+        return
+    name = f"restrat_test_{uuid.uuid4().hex[:10]}"
+    _admin_run(f'CREATE DATABASE "{name}" TEMPLATE "{demo_template}"')
+    eng = make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    yield eng
+    eng.dispose()
+    _drop_pg(name)
 
 
 @pytest.fixture
