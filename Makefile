@@ -34,6 +34,7 @@ lint: $(TESTSTAMP)
 
 bench: $(TESTSTAMP)
 	$(BIN)/python -m benchmarks
+	for b in quota exports environment industry market technology; do $(BIN)/python -m benchmarks.$$b || exit 1; done
 
 # Refresh the reference data shipped inside the package from ../shared/data (the project's data room).
 refdata:

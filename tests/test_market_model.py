@@ -3,6 +3,7 @@ duopoly, an export quota's price gap, joint production's floor price, stocks acr
 
 from __future__ import annotations
 
+import highspy
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,6 +43,19 @@ def test_one_mine_one_element_competitive_price_equals_marginal_cost() -> None:
     sol = solve(market(cost=20.0, slope=0.5))
     assert sol.price[0, 0, 0] == pytest.approx(20 + 0.5 * 160 / 3, rel=1e-5)
     assert sol.q[0, 0] == pytest.approx(160 / 3, rel=1e-5)
+
+
+def test_a_solve_after_another_highs_user_started_the_solver_with_more_threads_still_succeeds() -> None:
+    # the quota optimiser runs HiGHS with its default thread count in the same process (the web app, the test suite)
+    other = highspy.Highs()
+    other.setOptionValue("output_flag", False)
+    other.setOptionValue("threads", 2)
+    other.addVar(0.0, 1.0)
+    other.changeColCost(0, -1.0)
+    other.run()
+    assert other.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    sol = solve(market(cost=20.0, slope=0.5))
+    assert sol.price[0, 0, 0] == pytest.approx(20 + 0.5 * 160 / 3, rel=1e-5)
 
 
 def test_binding_capacity_prices_at_the_demand_curve_above_cost() -> None:

@@ -352,8 +352,9 @@ def _new_highs() -> highspy.Highs:
 def _highs(a: sp.spmatrix, c: np.ndarray, hessian: sp.spmatrix | None, col_lo: np.ndarray, col_hi: np.ndarray,
            row_lo: np.ndarray, row_hi: np.ndarray) -> highspy.Highs:
     h = _new_highs()
+    # No "threads" option: HiGHS keeps one global scheduler per process, and asking for a thread count other than
+    # the one it started with (by any earlier solve, e.g. the quota optimiser) makes run() fail with status "Not Set".
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
     a = sp.csc_matrix(a)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = a.shape[1], a.shape[0]
