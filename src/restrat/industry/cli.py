@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import typer
 
-from restrat.cli_support import emit, session
+from restrat.cli_support import emit, emit_one, session
 
 app = typer.Typer(help="Industry structure: concentration (HHI, CR-n), merger screening, access conditions, "
-                       "clusters.", no_args_is_help=True)
+                       "clusters, value chain.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 DATE = ["%Y-%m-%d"]
 MEASURE = typer.Option("capacity", "--measure", help="capacity (registry), production (ledger) or quota "
@@ -89,3 +90,35 @@ def clusters(eps_km: float = typer.Option(60.0, "--eps-km", help="DBSCAN radius 
         _, summary = service.facility_clusters(session=s, eps_km=eps_km, min_samples=min_samples)
     emit(service.cluster_records(summary.round(3)), as_json=as_json, title="Facility clusters",
          columns=["cluster", "facilities", "region", "country", "completeness", "stages_present", "stages_missing"])
+
+
+@app.command("value-chain")
+def value_chain(by: str = typer.Option("national", "--by", help="national, country, group or cluster."),
+                years: list[int] = YEARS,
+                prices: Path = typer.Option(None, "--prices", exists=True, dir_okay=False,
+                                            help="Stage price table CSV (default: the shipped "
+                                                 "industry/data/value_chain_prices.csv)."),
+                eps_km: float = typer.Option(60.0, "--eps-km", help="Cluster radius in km (--by cluster)."),
+                min_samples: int = typer.Option(3, "--min-samples", help="Cluster minimum facilities (--by cluster)."),
+                as_json: bool = JSON) -> None:
+    """Value chain from the ledger: value per tonne REO and value added per stage, the multiplier from ore to the
+    most downstream stage, and the product-structure balance. Separated oxides are valued at USGS oxide prices;
+    every other form's factor is an ILLUSTRATIVE assumption (see `--prices`)."""
+    from restrat.industry import service
+
+    with session() as s:
+        result = service.value_chain(session=s, by=by, years=years or None, prices_path=prices, eps_km=eps_km,
+                                     min_samples=min_samples)
+    parts = {k: service.records(result[k].round(2)) for k in ("stages", "multipliers", "structure")}
+    if as_json:
+        parts["stage_prices"] = service.records(result["stage_prices"])
+        emit_one({"by": by, **parts}, as_json=True)
+        return
+    key = service.VALUE_KEYS[by]
+    emit(parts["stages"], as_json=False, title=f"Value chain ({by}), USD; forms other than separated oxide valued by "
+                                               "ILLUSTRATIVE factors",
+         columns=key + ["year", "stage", "output_t", "value_per_t_usd", "input_value_usd", "value_added_usd"])
+    emit(parts["multipliers"], as_json=False, title="Multiplier from ore",
+         columns=key + ["year", "to_stage", "multiplier", "note"])
+    emit(parts["structure"], as_json=False, title="Product structure",
+         columns=key + ["year", "structure", "reo_t", "share_reo_pct", "share_value_pct"])

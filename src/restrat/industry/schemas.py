@@ -89,3 +89,62 @@ class IntegrationOut(BaseModel):
     input_t: float = Field(description="REO consumed by the owner's processing plants, t")
     inside_t: float = Field(description="of which supplied from inside the owner, t")
     vi_pct: float = Field(description="Vertical integration index: inside_t / input_t, %")
+
+
+class ValueStageOut(BaseModel):
+    """Value made, consumed and added at one chain stage in one cell and year (USD, t REO)."""
+
+    country: str | None = None
+    owner: str | None = None
+    cluster: str | None = None
+    year: int
+    stage: str
+    position: int
+    output_t: float = Field(description="REO in the batches the stage's facilities made (t)")
+    unpriced_t: float = Field(description="Part of it in elements without a USGS oxide price then (t)")
+    output_value_usd: float
+    value_per_t_usd: float | None = Field(None, description="Output value per tonne of priced REO")
+    input_value_usd: float = Field(description="Value of the batches the stage's processing consumed")
+    value_added_usd: float
+
+
+class MultiplierOut(BaseModel):
+    country: str | None = None
+    owner: str | None = None
+    cluster: str | None = None
+    year: int
+    from_stage: str
+    to_stage: str
+    from_value_per_t_usd: float | None
+    to_value_per_t_usd: float | None
+    multiplier: float | None
+    note: str
+
+
+class StructureOut(BaseModel):
+    country: str | None = None
+    owner: str | None = None
+    cluster: str | None = None
+    year: int
+    structure: str = Field(description="raw, intermediate, functional or high_end")
+    reo_t: float
+    value_usd: float
+    share_reo_pct: float | None
+    share_value_pct: float | None
+
+
+class StagePriceOut(BaseModel):
+    form: str
+    factor_of_oxide_value: float
+    status: str = Field(description="seen (a price in the data room) or assumption (ILLUSTRATIVE)")
+    structure: str
+    basis: str
+    reason: str
+
+
+class ValueChainOut(BaseModel):
+    by: str
+    stages: list[ValueStageOut]
+    multipliers: list[MultiplierOut]
+    structure: list[StructureOut]
+    stage_prices: list[StagePriceOut]

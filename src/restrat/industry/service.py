@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from restrat.catalog import reference
 from restrat.errors import InputError, Problem
-from restrat.industry import access, clusters
+from restrat.industry import access, clusters, valuechain
 from restrat.industry import concentration as conc
 from restrat.registry import models as registry_models
 
@@ -311,3 +311,146 @@ def cluster_records(summary: pd.DataFrame) -> list[dict]:
     rows = records(summary.drop(columns=cap_cols))
     caps = summary[cap_cols].rename(columns=lambda c: c.removeprefix("capacity_")).to_dict("records")
     return [{**r, "capacity_by_stage_t_reo": c} for r, c in zip(rows, caps, strict=True)]
+
+
+# ---- value chain ----------------------------------------------------------------------------------------------
+
+VALUE_KEYS = {"national": [], "country": ["country"], "group": ["owner"], "cluster": ["cluster"]}
+STAGE_PRICES = DATA / "value_chain_prices.csv"
+OXIDE_PRICE_FILE = "ree_prices_usgs_annual_latest_edition.csv"
+UNCLUSTERED = "unclustered"
+
+
+def stage_prices(*, path: Path | None = None) -> pd.DataFrame:
+    """The stage price table: each product form's factor on the oxide value of its REO, with status (seen or an
+    ILLUSTRATIVE assumption), structure class and reason (industry/data/value_chain_prices.csv unless given)."""
+    from restrat.catalog import service as catalog
+
+    return valuechain.read_stage_prices(path or STAGE_PRICES, forms=set(catalog.product_form_table().code))
+
+
+def oxide_price_table() -> pd.DataFrame:
+    """USGS annual oxide prices (USD/kg) per element and year, the separation stage's real price."""
+    from restrat.catalog.service import ELEMENTS
+
+    return valuechain.oxide_prices(reference.read(OXIDE_PRICE_FILE), elements=ELEMENTS)
+
+
+def _comp(blobs: list[bytes]) -> np.ndarray:
+    from restrat.catalog.service import ELEMENTS
+
+    if not blobs:
+        return np.zeros((0, len(ELEMENTS)))
+    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(-1, len(ELEMENTS)).astype(np.float64)
+
+
+def value_cells(*, session: Session, years: list[int] | None = None, prices_path: Path | None = None
+                ) -> pd.DataFrame:
+    """Valued ledger flows per facility, day, role and form: 'out' = batches made by extraction or processing
+    (valued in their own year), 'in' = batches consumed by processing (valued in the consuming year), with REO
+    (t), its priced part (t) and value (USD)."""
+    from restrat.catalog.service import ELEMENTS
+
+    where, params = "", {}
+    if years:
+        where = " AND e.at_epoch_s >= :a AND e.at_epoch_s < :b"
+        params = {"a": _day(dt.date(min(years), 1, 1)) * 86400, "b": _day(dt.date(max(years) + 1, 1, 1)) * 86400}
+    made_sql = ("SELECT e.facility_id, e.at_epoch_s / 86400, b.form, b.reo_kg, b.comp FROM ledger_batch b "
+                "JOIN ledger_event e ON e.id = b.event_id "
+                f"WHERE e.kind IN ('extraction', 'processing'){where}")
+    used_sql = ("SELECT e.facility_id, e.at_epoch_s / 86400, b.form, i.kg / b.gross_kg * b.reo_kg, b.comp "
+                "FROM ledger_input i JOIN ledger_event e ON e.id = i.event_id JOIN ledger_batch b ON b.id = i.batch_id "
+                f"WHERE e.kind = 'processing'{where}")
+    sp, ox = stage_prices(path=prices_path), oxide_price_table()
+    parts = []
+    for role, sql in (("out", made_sql), ("in", used_sql)):
+        rows = session.execute(text(sql), params).all()
+        frame = pd.DataFrame([r[:4] for r in rows], columns=["facility_id", "day", "form", "reo_kg"])
+        comp = _comp([bytes(r[4]) for r in rows])
+        del rows
+        if frame.empty:
+            continue
+        yrs = (pd.Timestamp(EPOCH) + pd.to_timedelta(frame.day, unit="D")).dt.year.to_numpy()
+        valued = valuechain.value_batches(frame, comp, yrs, ox, sp, elements=ELEMENTS)
+        parts.append(valued.groupby(["facility_id", "day", "form"], as_index=False)[
+            ["reo_kg", "priced_kg", "value_usd"]].sum().assign(role=role))
+    cols = ["facility_id", "day", "form", "role", "reo_t", "priced_t", "value_usd"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    cells = pd.concat(parts, ignore_index=True)
+    return cells.assign(reo_t=cells.reo_kg / 1000.0, priced_t=cells.priced_kg / 1000.0)[cols]
+
+
+def _value_dims(session: Session, cells: pd.DataFrame, by: str, eps_km: float, min_samples: int) -> pd.DataFrame:
+    """Cells with year, stage (of the facility), country, owner (group or enterprise that day) and cluster."""
+    fac = _facilities(session)[["facility_id", "code", "enterprise_id", "enterprise", "stage", "country"]]
+    out = cells.merge(fac, on="facility_id")
+    out["year"] = (pd.Timestamp(EPOCH) + pd.to_timedelta(out.day, unit="D")).dt.year
+    if by == "group":
+        out = attach_owners(out, memberships(session=session))
+    if by == "cluster":
+        labelled, _ = facility_clusters(session=session, eps_km=eps_km, min_samples=min_samples)
+        label = dict(zip(labelled.code, labelled.cluster, strict=True))
+        out["cluster"] = out.code.map(label).fillna(clusters.NOISE).astype(int).astype(str).replace(
+            str(clusters.NOISE), UNCLUSTERED)
+    return out
+
+
+def _check_value_request(by: str, eps_km: float, min_samples: int) -> None:
+    problems = []
+    if by not in VALUE_KEYS:
+        problems.append(Problem(field="by", rule=f"must be one of {list(VALUE_KEYS)}", value=by))
+    if eps_km <= 0:
+        problems.append(Problem(field="eps_km", rule="must be above 0", value=eps_km))
+    if min_samples < 1:
+        problems.append(Problem(field="min_samples", rule="must be at least 1", value=min_samples))
+    if problems:
+        raise InputError(problems)
+
+
+def value_chain(*, session: Session, by: str = "national", years: list[int] | None = None,
+                prices_path: Path | None = None, eps_km: float = 60.0, min_samples: int = 3) -> dict[str, Any]:
+    """Value chain from the ledger per year and `by` cell (national, country, group, cluster): per stage the REO
+    made, value per tonne REO, value of inputs and value added; the multiplier from ore to the most downstream
+    stage with output; the product-structure balance; and the stage prices used with their status."""
+    from restrat.catalog import service as catalog
+
+    _check_value_request(by, eps_km, min_samples)
+    sp = stage_prices(path=prices_path)
+    cells = _value_dims(session, value_cells(session=session, years=years, prices_path=prices_path), by, eps_km,
+                        min_samples)
+    keys = VALUE_KEYS[by] + ["year"]
+    chain = catalog.stage_table().sort_values("position").code.tolist()
+    stages = valuechain.stage_table(cells, keys=keys, chain=chain)
+    return {"by": by, "stages": stages, "multipliers": valuechain.multipliers(stages, keys=keys),
+            "structure": valuechain.structure(cells, keys=keys, classes=sp.set_index("form").structure),
+            "stage_prices": sp, "oxide_prices": oxide_price_table()}
+
+
+def value_flows(*, session: Session, year: int | None = None, prices_path: Path | None = None) -> pd.DataFrame:
+    """Value (USD) moving along the chain, as Sankey links: the value of the inputs each stage consumed from the
+    stage whose form it was (by the catalog's form stage), the value each stage added, and the value of what each
+    stage made that no stage consumed in the period (sold on, exported or stocked)."""
+    from restrat.catalog import service as catalog
+
+    cells = value_cells(session=session, years=[year] if year else None, prices_path=prices_path)
+    cols = ["source", "target", "flow", "value_usd"]
+    if cells.empty:
+        return pd.DataFrame(columns=cols)
+    form_stage = catalog.product_form_table().set_index("code").stage
+    fac = _facilities(session)[["facility_id", "stage"]]
+    c = cells.merge(fac, on="facility_id").assign(form_stage=lambda d: d.form.map(form_stage))
+    used = c[c.role == "in"].groupby(["form_stage", "stage"], as_index=False).value_usd.sum()
+    links = [used.rename(columns={"form_stage": "source", "stage": "target"}).assign(flow="input")]
+    made = c[c.role == "out"].groupby("stage").value_usd.sum()
+    bought = c[c.role == "in"].groupby("stage").value_usd.sum().reindex(made.index, fill_value=0.0)
+    added = (made - bought).clip(lower=0.0)
+    links.append(pd.DataFrame({"source": "value added", "target": added.index, "flow": "value_added",
+                               "value_usd": added.to_numpy()}))
+    passed_on = used.groupby("form_stage").value_usd.sum().reindex(made.index, fill_value=0.0)
+    left = (made - passed_on).clip(lower=0.0)
+    links.append(pd.DataFrame({"source": left.index, "target": "sold, exported or stocked", "flow": "left_chain",
+                               "value_usd": left.to_numpy()}))
+    out = pd.concat(links, ignore_index=True)[cols]
+    out = out[out.value_usd > 1e-6]
+    return out.sort_values("value_usd", ascending=False).reset_index(drop=True)

@@ -20,6 +20,7 @@ from restrat.industry.schemas import (
     IntegrationOut,
     MergerIn,
     MergerOut,
+    ValueChainOut,
 )
 from restrat.store.limits import time_limit
 from restrat.web import industry_charts
@@ -74,6 +75,19 @@ def facility_clusters(eps_km: float = Query(60.0, gt=0, description="DBSCAN radi
                       session: Session = Depends(get_session)) -> list[dict[str, Any]]:
     _, summary = service.facility_clusters(session=session, eps_km=eps_km, min_samples=min_samples)
     return service.cluster_records(summary)
+
+
+@router.get("/value-chain", response_model=ValueChainOut,
+            summary="Value per tonne REO, value added per stage, multiplier and product structure (ledger)")
+def value_chain(by: str = Query("national", description="national, country, group or cluster"),
+                year: list[int] | None = Query(None, description="Years to include; repeat for several"),
+                eps_km: float = Query(60.0, gt=0, description="Cluster radius (by=cluster), km"),
+                min_samples: int = Query(3, ge=1, description="Cluster minimum facilities (by=cluster)"),
+                session: Session = Depends(get_session)) -> dict[str, Any]:
+    with time_limit(session):
+        result = service.value_chain(session=session, by=by, years=year, eps_km=eps_km, min_samples=min_samples)
+    return {"by": by, **{k: service.records(result[k]) for k in ("stages", "multipliers", "structure",
+                                                                  "stage_prices")}}
 
 
 # ---- web pages ----------------------------------------------------------------------------------------------------
