@@ -2,19 +2,24 @@
 3 markets) and a sweep's scaling with workers, each beside a naive baseline measured in the same run. Prints a
 Markdown table.
 
-    python -m benchmarks.market [--repeat 5] [--sweep-runs 40] [--naive-years 1] [--joint]
+    python -m benchmarks.market [--repeat 5] [--sweep-runs 1000] [--sweep-horizon 5] [--naive-years 1] [--joint]
 
 Baselines: the same QP (same matrices) handed to SciPy's SLSQP, for --naive-years years (SLSQP on the 20-year
 problem would take hours; its time per year is reported and scaled to 20 years, which flatters it since SLSQP
-grows faster than linearly); the sweep's baseline is the same runs solved one after another in one process.
+grows faster than linearly); the sweep's baseline is the same runs solved one after another in one process; each
+parallel sweep reports its speed-up and parallel efficiency (speed-up / workers) against it, and the CPU seconds
+of all processes involved (wall time on a shared machine also reflects other jobs; CPU time does not).
 --joint also times HiGHS on the whole 20-year QP at once (the path taken when stocks or cumulative caps link years).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import time
+from dataclasses import replace
 
 import numpy as np
 from scipy.optimize import LinearConstraint, minimize
@@ -67,21 +72,43 @@ def naive_slsqp(years: int) -> tuple[float, float, float]:
     return seconds, float(res.fun), objective
 
 
-def time_sweep(runs: int, workers: int) -> float:
-    """Seconds for a Monte Carlo sweep of `runs` 20-year runs of the baseline's uncertain parameters."""
-    scn = service.load_scenario(path="baseline")
-    start = time.perf_counter()
-    sweep(scn, runs=runs, workers=workers)
-    return time.perf_counter() - start
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (pool and Dask worker processes)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def time_sweep(runs: int, horizon: int, workers: int = 1, dask: bool = False) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of a Monte Carlo sweep of `runs` runs of the baseline's uncertain parameters
+    over `horizon` years: serially in this process (workers=1), on a local process pool, or on a Dask
+    LocalCluster of `workers` single-threaded worker processes (cluster start-up not timed)."""
+    scn = replace(service.load_scenario(path="baseline"), horizon=horizon)
+    base = service.base()
+    if not dask:
+        cpu, start = _cpu(), time.perf_counter()
+        sweep(scn, runs=runs, workers=workers, base=base)
+        return time.perf_counter() - start, _cpu() - cpu
+    from distributed import LocalCluster
+
+    cpu = _cpu()
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=":0") as cluster:
+        sweep(scn, runs=min(runs, 2 * workers), scheduler=cluster.scheduler_address, base=base)  # warm workers
+        start = time.perf_counter()
+        sweep(scn, runs=runs, scheduler=cluster.scheduler_address, base=base)
+        wall = time.perf_counter() - start
+    return wall, _cpu() - cpu
 
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks.market")
     p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--sweep-runs", type=int, default=40)
+    p.add_argument("--sweep-runs", type=int, default=1000)
+    p.add_argument("--sweep-horizon", type=int, default=5, help="years per sweep run (20 = the full model)")
     p.add_argument("--naive-years", type=int, default=1)
     p.add_argument("--joint", action="store_true")
     args = p.parse_args()
+    load0 = tuple(round(x, 2) for x in os.getloadavg())
 
     seconds, inp, sol = time_equilibrium(args.repeat)
     lay = sol.layout
@@ -98,11 +125,18 @@ def main() -> None:
         rows.append(("the same 20 years as one QP at once (joint path)", f"{joint_s:.2f} s",
                      f"year blocks: {seconds:.3f} s; largest price difference {diff:.2e} USD/kg",
                      f"{joint_s / seconds:.0f}x slower", "(used only when stocks or reserves link years)"))
-    one = time_sweep(args.sweep_runs, 1)
-    two = time_sweep(args.sweep_runs, 2)
-    rows.append((f"sweep of {args.sweep_runs} 20-year runs, 2 local processes", f"{two:.1f} s "
-                 f"({args.sweep_runs / two:.1f} runs/s)", f"1 process: {one:.1f} s ({args.sweep_runs / one:.1f} "
-                 "runs/s)", f"{one / two:.2f}x on 2 workers", "near-linear in workers"))
+    n, hz = args.sweep_runs, args.sweep_horizon
+    one, one_cpu = time_sweep(n, hz)
+    label = f"Monte Carlo sweep, {n:,} runs of {hz} years"
+    rows.append((f"{label}, 1 worker (serial, this process)", f"{one:.1f} s ({n / one:.2f} runs/s), "
+                 f"CPU {one_cpu:.0f} s", "(the baseline of the rows below)", "1.00x", ""))
+    for what, dask in (("local process pool", False), ("Dask LocalCluster", True)):
+        wall, cpu = time_sweep(n, hz, workers=2, dask=dask)
+        rows.append((f"{label}, 2 workers, {what}", f"{wall:.1f} s ({n / wall:.2f} runs/s), CPU {cpu:.0f} s",
+                     f"serial: {one:.1f} s ({n / one:.2f} runs/s)",
+                     f"{one / wall:.2f}x, efficiency {one / wall / 2:.0%}", "near-linear in workers"))
+    print(f"load average before/after: {load0} / {tuple(round(x, 2) for x in os.getloadavg())} on "
+          f"{os.cpu_count()} cores")
     print("| work | restrat | naive baseline (same run) | ratio | target |")
     print("|---|---|---|---|---|")
     for r in rows:

@@ -12,7 +12,7 @@ import pytest
 
 from restrat.cli import run as cli
 from restrat.market import service
-from restrat.market.sweep import combine, draw, parameter_sets, sweep
+from restrat.market.sweep import BATCH_RUNS, BATCHES_PER_WORKER, batches, combine, draw, parameter_sets, sweep
 
 SCENARIO = """
 [scenario]
@@ -49,6 +49,15 @@ def test_a_grid_is_crossed_with_the_monte_carlo_draws() -> None:
     sets = parameter_sets(scn, 3)
     assert len(sets) == 6
     assert [s["china_quota_growth"] for s in sets] == [0.0] * 3 + [0.05] * 3
+
+
+@pytest.mark.parametrize(("n_runs", "workers"), [(1, 2), (4, 2), (7, 3), (1000, 2), (1000, 1)])
+def test_batches_cover_every_run_once_in_order_within_the_size_limits(n_runs: int, workers: int) -> None:
+    parts = batches(n_runs, workers)
+    assert [r for part in parts for r in part] == list(range(n_runs))
+    assert all(1 <= len(part) <= BATCH_RUNS for part in parts)
+    assert len(parts) >= min(n_runs, workers * BATCHES_PER_WORKER)
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
 
 
 def test_a_process_pool_sweep_equals_the_serial_sweep_to_the_bit(scenario) -> None:  # type: ignore[no-untyped-def]

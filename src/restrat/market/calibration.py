@@ -149,16 +149,24 @@ def _china_split(base_china_t: float) -> tuple[dict[tuple[str, str], float], flo
     return split, ionic_t
 
 
-def _iea_index(scenario: str, path: str, base_year: int, years: np.ndarray) -> np.ndarray:
-    """IEA magnet rare earth demand path (sheet 1) as an index on the base year, linear between IEA years."""
+@cache
+def _iea_points(scenario: str, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Years and values of one IEA magnet rare earth demand path (sheet 1), base year first (cached: every run of
+    a sweep needs them)."""
     iea = reference.read(IEA_FILE)
     rows = iea[(iea.dataset == "total demand (IEA sheet 1)") & (iea.category == path)
                & iea.scenario.isin(["base year", scenario])]
     pts = rows.assign(year=_num(rows, "year"), value=_num(rows, "value")).sort_values("year")
     if pts.empty:
         raise ValueError(f"no IEA path {path!r} for scenario {scenario!r}")
-    base = float(np.interp(base_year, pts.year, pts.value))
-    return np.interp(years, pts.year, pts.value) / base
+    return pts.year.to_numpy(dtype=float), pts.value.to_numpy(dtype=float)
+
+
+def _iea_index(scenario: str, path: str, base_year: int, years: np.ndarray) -> np.ndarray:
+    """IEA magnet rare earth demand path (sheet 1) as an index on the base year, linear between IEA years."""
+    pts_year, pts_value = _iea_points(scenario, path)
+    base = float(np.interp(base_year, pts_year, pts_value))
+    return np.interp(years, pts_year, pts_value) / base
 
 
 def growth_index(base: Base, years: np.ndarray, *, iea_scenario: str = "STEPS",

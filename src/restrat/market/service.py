@@ -163,7 +163,8 @@ def simulate(*, scenario: scenarios.Scenario, out: Path, runs: int = 1, workers:
     start = time.perf_counter()
     swept = runs > 1 or bool(scenario.grid)
     try:
-        results = sweep(scenario, runs=runs, workers=workers, scheduler=scheduler, progress=progress) if swept \
+        results = sweep(scenario, runs=runs, workers=workers, scheduler=scheduler, progress=progress,
+                        base=base()) if swept \
             else [run_scenario(scenario=scenario)]
     except model.Infeasible as e:
         raise InputError(Problem(field="scenario", rule="infeasible: these constraints conflict: "

@@ -2,6 +2,11 @@
 
 Reproducible to the bit: run r draws its uncertain parameters from numpy's generator seeded with (seed, r), so a
 run's inputs do not depend on which worker solves it or how the runs are split; results are ordered by run.
+
+Parallel sweeps send work in batches: the calibrated base goes to each worker once (the pool's initializer, or
+a Dask scatter broadcast), the runs go in contiguous batches (`batches`) so the per-task cost (pickling the
+scenario, scheduling, returning results) is paid per batch, not per run, and each batch limits BLAS/OpenMP to
+one thread so two workers on two cores do not oversubscribe them.
 """
 
 from __future__ import annotations
@@ -11,20 +16,34 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from restrat.market import model
 from restrat.market.calibration import Base, calibrate
 from restrat.market.results import tables
 from restrat.market.scenario import Scenario, export_key, export_selection, to_inputs
 
+BATCHES_PER_WORKER = 4  # at least this many batches per worker: balances uneven runs, keeps the progress bar moving
+BATCH_RUNS = 25  # at most this many runs per batch
 
-@cache
+_process_base: Base | None = None
+
+
 def _base() -> Base:
-    return calibrate()
+    """The calibrated base of this process: calibrated on first use, or handed over by the pool's initializer."""
+    global _process_base
+    if _process_base is None:
+        _process_base = calibrate()
+    return _process_base
+
+
+def _init_worker(base: Base) -> None:
+    """Pool initializer: keep the parent's calibrated base (sent once per worker, not once per run)."""
+    global _process_base
+    _process_base = base
 
 
 @dataclass
@@ -93,37 +112,58 @@ def parameter_sets(scn: Scenario, runs: int) -> list[dict[str, float]]:
     return sets
 
 
-def _solve_one(scn: Scenario, run: int, values: dict[str, float]) -> RunResult:
-    return solve_scenario(scn.with_parameters(values), run=run)
+def batches(n_runs: int, workers: int) -> list[range]:
+    """Contiguous run ranges for `workers` workers: at least BATCHES_PER_WORKER per worker and at most BATCH_RUNS
+    runs each (never more batches than runs)."""
+    count = min(n_runs, max(workers * BATCHES_PER_WORKER, -(-n_runs // BATCH_RUNS)))
+    edges = [i * n_runs // count for i in range(count + 1)] if count else [0]
+    return [range(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def _solve_batch(scn: Scenario, runs: list[tuple[int, dict[str, float]]], base: Base | None = None
+                 ) -> list[RunResult]:
+    """Solve a batch of runs of one scenario in this worker, BLAS/OpenMP limited to one thread."""
+    b = base or _base()
+    with threadpool_limits(limits=1):
+        return [solve_scenario(scn.with_parameters(values), run=run, base=b) for run, values in runs]
 
 
 def sweep(scn: Scenario, *, runs: int, workers: int = 1, scheduler: str | None = None,
-          progress: Callable[[int, int], None] | None = None) -> list[RunResult]:
+          progress: Callable[[int, int], None] | None = None, base: Base | None = None) -> list[RunResult]:
     """Solve every parameter set; locally in `workers` processes, or on the Dask cluster at `scheduler`."""
     sets = parameter_sets(scn, runs)
+    b = base or _base()
     done: list[RunResult] = []
 
-    def tick(result: RunResult) -> None:
-        done.append(result)
-        if progress:
-            progress(len(done), len(sets))
+    def tick(results: list[RunResult]) -> None:
+        for result in results:
+            done.append(result)
+            if progress:
+                progress(len(done), len(sets))
+
+    def batch(rng: range) -> list[tuple[int, dict[str, float]]]:
+        return [(r, sets[r]) for r in rng]
 
     if scheduler:
         from distributed import Client
         from distributed import as_completed as dask_completed
 
         with Client(scheduler) as client:
-            futures = [client.submit(_solve_one, scn, r, v, pure=False) for r, v in enumerate(sets)]
+            n_workers = max(1, sum(client.nthreads().values()))
+            base_f, scn_f = client.scatter([b, scn], broadcast=True)
+            futures = [client.submit(_solve_batch, scn_f, batch(rng), base_f, pure=False)
+                       for rng in batches(len(sets), n_workers)]
             for fut in dask_completed(futures):
                 tick(fut.result())
-    elif workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_solve_one, scn, r, v) for r, v in enumerate(sets)]
+    elif workers > 1 and len(sets) > 1:
+        with ProcessPoolExecutor(max_workers=min(workers, len(sets)), initializer=_init_worker,
+                                 initargs=(b,)) as pool:
+            futures = [pool.submit(_solve_batch, scn, batch(rng)) for rng in batches(len(sets), workers)]
             for fut in as_completed(futures):
                 tick(fut.result())
     else:
-        for r, v in enumerate(sets):
-            tick(_solve_one(scn, r, v))
+        for rng in batches(len(sets), 1):
+            tick([solve_scenario(scn.with_parameters(v), run=r, base=b) for r, v in batch(rng)])
     return sorted(done, key=lambda res: res.run)
 
 
