@@ -65,7 +65,10 @@ ASPECTS: tuple[Aspect, ...] = (
                           "time to pilot and production; output from the ledger valued at USGS oxide prices"),
                Capability("Cooperation network", "/technology/network",
                           "who is central, communities, fields without an enterprise partner"),
-               Capability("Value chain: value added per stage, multiplier from ore to end product", None, ""),
+               Capability("Value chain: value added per stage, multiplier from ore to end product",
+                          "/industry/value-chain",
+                          "value per tonne REO and value added per stage, product-structure balance, Sankey of value "
+                          "beside the Sankey of mass (USGS oxide prices; other forms ILLUSTRATIVE factors)"),
                Capability("Technology export control", "/technology/export-control",
                           "fields and projects against the technology catalogue and 1E902 on a date"),
            )),
@@ -76,6 +79,8 @@ ASPECTS: tuple[Aspect, ...] = (
                Capability("Facilities by region", "/registry/facilities", "filter the registry by stage"),
                Capability("Spatial cluster detection", "/industry/clusters", "DBSCAN on great-circle distance"),
                Capability("Chain completeness per cluster", "/industry/clusters", "which stages each cluster covers"),
+               Capability("Value added per cluster", "/industry/value-chain?by=cluster",
+                          "value made and added by each cluster's facilities (ledger)"),
            )),
     Aspect(4, "Resource strategy and quotas",
            "national resource strategy; total quantity control (mining and smelting/separation quotas) under one "
