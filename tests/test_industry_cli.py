@@ -42,3 +42,14 @@ def test_access_and_clusters_on_an_empty_registry(cli_db, capsys) -> None:  # ty
     assert json.loads(capsys.readouterr().out) == []
     assert run(["industry", "clusters", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_value_chain_on_an_empty_ledger_and_a_bad_price_file(cli_db, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert run(["industry", "value-chain", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["stages"] == [] and body["multipliers"] == [] and len(body["stage_prices"]) == 18
+    bad = tmp_path / "prices.csv"
+    bad.write_text("form,factor_of_oxide_value,status,structure,basis,reason\nore,-2,seen,raw,x,y\n")
+    assert run(["industry", "value-chain", "--prices", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "row 2, field 'factor_of_oxide_value'" in err

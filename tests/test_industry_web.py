@@ -75,3 +75,26 @@ def test_industry_pages_render_with_charts_and_labels(client: TestClient) -> Non
     assert "No access conditions were in force" in r.text
     r = client.get("/industry/clusters", params={"eps_km": 80, "min_samples": 3})
     assert r.status_code == 200 and 'id="cluster-map"' in r.text and "ILLUSTRATIVE" in r.text
+
+
+def test_value_chain_api_and_page_label_assumptions_and_keep_enterprises_national(client: TestClient) -> None:
+    h = _token(client, "analyst")
+    r = client.get("/api/v1/industry/value-chain", params={"by": "group"}, headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert {s["stage"] for s in body["stages"]} >= {"mining", "separation", "material"}
+    assert any(m["multiplier"] and m["multiplier"] > 1 for m in body["multipliers"])
+    assert {p["status"] for p in body["stage_prices"]} == {"seen", "assumption"}
+    r = client.get("/api/v1/industry/value-chain", params={"by": "nation"}, headers=h)
+    assert r.status_code == 422 and "national" in r.text
+    e = _token(client, "enterprise")
+    assert client.get("/api/v1/industry/value-chain", params={"by": "group"}, headers=e).status_code == 403
+    assert client.get("/api/v1/industry/value-chain", headers=e).status_code == 200
+    clusters = client.get("/api/v1/industry/clusters", params={"eps_km": 80}, headers=h).json()
+    assert any(c["value_added_usd"] for c in clusters) and clusters[0]["value_year"]
+    client.post("/login", data={"username": "analyst", "password": "analyst-demo", "next": "/"})
+    page = client.get("/industry/value-chain?by=cluster")
+    assert page.status_code == 200
+    assert 'id="value-sankey"' in page.text and 'id="mass-sankey"' in page.text
+    assert "ILLUSTRATIVE assumption" in page.text and "Multiplier from ore" in page.text
+    assert "Value added" in client.get("/industry/clusters").text

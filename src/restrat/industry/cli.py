@@ -83,13 +83,17 @@ def access(on: dt.datetime = typer.Option(None, "--on", formats=DATE, help="Date
 def clusters(eps_km: float = typer.Option(60.0, "--eps-km", help="DBSCAN radius in km (great-circle)."),
              min_samples: int = typer.Option(3, "--min-samples", help="DBSCAN minimum facilities per core."),
              as_json: bool = JSON) -> None:
-    """Spatial clusters of facilities with the chain stages present and completeness."""
+    """Spatial clusters of facilities with the chain stages present, completeness and the value added by their
+    facilities in the ledger's latest year (see `value-chain --by cluster`)."""
     from restrat.industry import service
 
     with session() as s:
         _, summary = service.facility_clusters(session=s, eps_km=eps_km, min_samples=min_samples)
-    emit(service.cluster_records(summary.round(3)), as_json=as_json, title="Facility clusters",
-         columns=["cluster", "facilities", "region", "country", "completeness", "stages_present", "stages_missing"])
+        summary = service.cluster_value_added(session=s, summary=summary, eps_km=eps_km, min_samples=min_samples)
+    emit(service.cluster_records(summary.round(3)), as_json=as_json,
+         title="Facility clusters (value added: ledger, latest year; ILLUSTRATIVE factors beyond oxides)",
+         columns=["cluster", "facilities", "region", "country", "completeness", "stages_present", "stages_missing",
+                  "value_year", "value_added_usd"])
 
 
 @app.command("value-chain")

@@ -80,6 +80,10 @@ class ClusterOut(BaseModel):
     stages_missing: str
     completeness: float = Field(description="Share of the chain's stages (mining to product) present")
     capacity_by_stage_t_reo: dict[str, float]
+    value_year: int | None = Field(None, description="Ledger year the value figures are for (the latest)")
+    value_made_usd: float | None = Field(None, description="Value of what the cluster's facilities made that year")
+    value_added_usd: float | None = Field(None, description="Value made less the value of inputs consumed; "
+                                                            "ILLUSTRATIVE factors beyond separated oxides")
 
 
 class IntegrationOut(BaseModel):

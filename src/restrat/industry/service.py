@@ -454,3 +454,20 @@ def value_flows(*, session: Session, year: int | None = None, prices_path: Path 
     out = pd.concat(links, ignore_index=True)[cols]
     out = out[out.value_usd > 1e-6]
     return out.sort_values("value_usd", ascending=False).reset_index(drop=True)
+
+
+def cluster_value_added(*, session: Session, summary: pd.DataFrame, eps_km: float = 60.0, min_samples: int = 3,
+                        year: int | None = None) -> pd.DataFrame:
+    """The cluster summary with the value its facilities made and added (USD, ledger, the year given or the latest
+    year with production): `value_year`, `value_made_usd`, `value_added_usd` (NaN where a cluster made nothing)."""
+    result = value_chain(session=session, by="cluster", years=[year] if year else None, eps_km=eps_km,
+                         min_samples=min_samples)
+    st = result["stages"]
+    out = summary.copy()
+    if st.empty:
+        return out.assign(value_year=np.nan, value_made_usd=np.nan, value_added_usd=np.nan)
+    latest = int(year or st.year.max())
+    per = st[st.year == latest].groupby("cluster")[["output_value_usd", "value_added_usd"]].sum()
+    key = out.cluster.astype(str)
+    return out.assign(value_year=latest, value_made_usd=key.map(per.output_value_usd),
+                      value_added_usd=key.map(per.value_added_usd))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from restrat.api.deps import current_user, get_session
 from restrat.auth import models as auth_models
-from restrat.errors import InputError
+from restrat.errors import Forbidden, InputError
 from restrat.industry import clusters, service
 from restrat.industry.schemas import (
     AccessCheckOut,
@@ -74,7 +74,17 @@ def facility_clusters(eps_km: float = Query(60.0, gt=0, description="DBSCAN radi
                       min_samples: int = Query(3, ge=1, description="DBSCAN minimum facilities in a core's radius"),
                       session: Session = Depends(get_session)) -> list[dict[str, Any]]:
     _, summary = service.facility_clusters(session=session, eps_km=eps_km, min_samples=min_samples)
+    with time_limit(session):
+        summary = service.cluster_value_added(session=session, summary=summary, eps_km=eps_km,
+                                              min_samples=min_samples)
     return service.cluster_records(summary)
+
+
+def _check_value_scope(user: auth_models.User, by: str) -> None:
+    """Enterprises see the national value chain only: per group, country or cluster it would show competitors'
+    ledger output."""
+    if user.role == "enterprise" and by != "national":
+        raise Forbidden("an enterprise sees the national value chain only (by=national)")
 
 
 @router.get("/value-chain", response_model=ValueChainOut,
@@ -83,7 +93,9 @@ def value_chain(by: str = Query("national", description="national, country, grou
                 year: list[int] | None = Query(None, description="Years to include; repeat for several"),
                 eps_km: float = Query(60.0, gt=0, description="Cluster radius (by=cluster), km"),
                 min_samples: int = Query(3, ge=1, description="Cluster minimum facilities (by=cluster)"),
-                session: Session = Depends(get_session)) -> dict[str, Any]:
+                session: Session = Depends(get_session),
+                user: auth_models.User = Depends(current_user)) -> dict[str, Any]:
+    _check_value_scope(user, by)
     with time_limit(session):
         result = service.value_chain(session=session, by=by, years=year, eps_km=eps_km, min_samples=min_samples)
     return {"by": by, **{k: service.records(result[k]) for k in ("stages", "multipliers", "structure",
@@ -159,9 +171,53 @@ def clusters_page(request: Request, eps_km: float = 60.0, min_samples: int = 3,
                   session: Session = Depends(get_session), user: auth_models.User = Depends(page_user)) -> Response:
     eps_km, min_samples = max(eps_km, 1.0), max(min_samples, 1)
     labelled, summary = service.facility_clusters(session=session, eps_km=eps_km, min_samples=min_samples)
-    return render(request, "industry/clusters.html", user=user, eps_km=eps_km, min_samples=min_samples,
+    with time_limit(session):
+        valued = service.cluster_value_added(session=session, summary=summary, eps_km=eps_km,
+                                             min_samples=min_samples)
+    return render(request, "industry/clusters.html", valued=service.records(valued), user=user, eps_km=eps_km,
+                  min_samples=min_samples,
                   map_figure=industry_charts.cluster_map(labelled, summary),
                   bar_figure=industry_charts.completeness_chart(summary, chain=clusters.CHAIN_STAGES),
                   clusters=service.records(summary), chain=clusters.CHAIN_STAGES,
                   unclustered=int((labelled.cluster == clusters.NOISE).sum()),
                   illustrative=int((labelled.data_status == "illustrative").sum()), total=len(labelled))
+
+
+@pages.get("/industry/value-chain", response_class=HTMLResponse)
+def value_chain_page(request: Request, by: str = "national", year: int | None = None,
+                     session: Session = Depends(get_session),
+                     user: auth_models.User = Depends(page_user)) -> Response:
+    from restrat.catalog import service as catalog
+    from restrat.ledger import service as ledger
+    from restrat.web import ledger_charts
+
+    error = None
+    if by not in service.VALUE_KEYS or (user.role == "enterprise" and by != "national"):
+        error = f"value chain by {by!r} is not available to you; showing the national chain."
+        by = "national"
+    with time_limit(session):
+        result = service.value_chain(session=session, by=by, years=[year] if year else None)
+    stages, structure = result["stages"], result["structure"]
+    years = sorted(int(y) for y in stages.year.unique()) if len(stages) else []
+    shown = year if year in years else (years[-1] if years else None)
+    key = (service.VALUE_KEYS[by] or [None])[0]
+    names = {s.code: s.name for s in catalog.list_stages(session=session)}
+    order = list(names)
+    latest = stages[stages.year == shown] if shown else stages
+    with time_limit(session):
+        value_links = service.value_flows(session=session, year=shown)
+        mass_links = ledger.flows(session=session, year=shown)
+    prices = result["stage_prices"]
+    return render(request, "industry/value_chain.html", user=user, by=by, keys=list(service.VALUE_KEYS),
+                  key=key, year=shown, years=years, error=error, stage_names=names,
+                  stage_figure=industry_charts.value_stage_chart(latest, key=key, stage_names=names)
+                  if len(latest) else None,
+                  structure_figure=industry_charts.structure_chart(structure[structure.year == shown], key=key)
+                  if len(structure) else None,
+                  value_sankey=industry_charts.value_sankey(value_links, names, order) if len(value_links) else None,
+                  mass_sankey=ledger_charts.flow_sankey(mass_links, names, order) if len(mass_links) else None,
+                  stages=service.records(latest),
+                  multipliers=service.records(result["multipliers"][result["multipliers"].year == shown]
+                                              if len(result["multipliers"]) else result["multipliers"]),
+                  structure=service.records(structure[structure.year == shown] if len(structure) else structure),
+                  prices=service.records(prices), oxide_years=sorted(result["oxide_prices"].year.unique().tolist()))

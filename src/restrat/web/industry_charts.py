@@ -111,3 +111,81 @@ def index_chart(index: pd.DataFrame) -> dict[str, Any]:
     # prices differ by three orders of magnitude between products: a log axis keeps every line readable
     return {"data": traces, "layout": _layout(360, yaxis={"title": {"text": "price per kg (log scale)"},
                                                           "type": "log", "gridcolor": "#eee"})}
+
+
+STRUCTURE_COLOURS = {"raw": "#8c564b", "intermediate": "#1f77b4", "functional": "#e0a100", "high_end": "#d62728"}
+VALUE_ENDS = {"value added": ("Value added", "#2ca02c"),
+              "sold, exported or stocked": ("Sold on, exported or stocked", "#393b79")}
+
+
+def value_sankey(flows: pd.DataFrame, stage_names: dict[str, str], stage_order: list[str]) -> dict[str, Any]:
+    """Value (USD) along the chain as a Sankey: each stage in chain order receives the inputs it bought from the
+    stage upstream and, from a green node just above and before it, the value it added; what no stage consumed
+    leaves on the right."""
+    present = set(flows.source) | set(flows.target)
+    stages = [s for s in stage_order if s in present]
+    added = flows[flows.flow == "value_added"].target.tolist()
+    order = stages + [f"added:{s}" for s in stages if s in added] + (
+        ["sold, exported or stocked"] if "sold, exported or stocked" in present else [])
+    index = {n: i for i, n in enumerate(order)}
+    step = 0.7 / max(len(stages) - 1, 1)
+    xs = {s: 0.1 + step * i for i, s in enumerate(stages)}
+    x = [xs[n] if n in xs else (max(xs[n[6:]] - 0.09, 0.001) if n.startswith("added:") else 0.999) for n in order]
+    y = [0.6 if n in xs else (0.08 if n.startswith("added:") else 0.5) for n in order]
+    labels = [stage_names.get(n, n) if n in xs else ("value added" if n.startswith("added:")
+                                                      else VALUE_ENDS[n][0]) for n in order]
+    colours = [STAGE_COLOURS.get(n, "#444") if n in xs else (VALUE_ENDS["value added"][1] if n.startswith("added:")
+                                                              else VALUE_ENDS[n][1]) for n in order]
+    link_colour = {"input": "rgba(31,119,180,0.35)", "value_added": "rgba(44,160,44,0.45)",
+                   "left_chain": "rgba(57,59,121,0.4)"}
+    src = [index[f"added:{t}"] if f == "value_added" else index[s]
+           for s, t, f in zip(flows.source, flows.target, flows.flow, strict=True)]
+    musd = [round(float(v) / 1e6, 3) for v in flows.value_usd]
+    trace = {"type": "sankey", "arrangement": "snap", "valueformat": ",.1f", "valuesuffix": " M USD",
+             "node": {"label": labels, "color": colours, "pad": 14, "thickness": 14, "x": x, "y": y,
+                      "line": {"color": "#fff", "width": 0.5},
+                      "hovertemplate": "%{label}<br>%{value:,.1f} M USD<extra></extra>"},
+             "link": {"source": src, "target": [index[t] for t in flows.target],
+                      "value": musd, "color": [link_colour.get(f, "rgba(0,0,0,0.2)") for f in flows.flow],
+                      "hovertemplate": "%{source.label} → %{target.label}<br>%{value:,.1f} M USD<extra></extra>"}}
+    return {"data": [trace], "layout": {"font": FONT, "height": 460, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}}}
+
+
+def value_stage_chart(stages: pd.DataFrame, *, key: str | None, stage_names: dict[str, str]) -> dict[str, Any]:
+    """Value per tonne REO at each chain stage (log axis), one line per cell of `key` (or the nation)."""
+    traces = []
+    groups = stages.groupby(key, sort=True) if key else [("national", stages)]
+    for name, part in groups:
+        part = part.sort_values("position")
+        traces.append({"type": "scatter", "mode": "lines+markers", "name": str(name),
+                       "x": [stage_names.get(s, s) for s in part.stage],
+                       "y": [_clean(float(v)) for v in part.value_per_t_usd],
+                       "customdata": [[_clean(round(float(a) / 1e6, 2))] for a in part.value_added_usd],
+                       "hovertemplate": "%{x}: %{y:,.0f} USD/t REO<br>value added %{customdata[0]:,.2f} M USD"
+                                        "<extra>" + str(name) + "</extra>"})
+    present = set(stages.stage)
+    categories = [stage_names.get(s, s) for s in stage_names if s in present]
+    return {"data": traces, "layout": _layout(360, yaxis={"title": {"text": "USD per t REO (log)"}, "type": "log",
+                                                          "dtick": 1, "gridcolor": "#eee"},
+                                              xaxis={"categoryorder": "array", "categoryarray": categories})}
+
+
+def structure_chart(structure: pd.DataFrame, *, key: str | None) -> dict[str, Any]:
+    """Product-structure balance: share of REO made per structure class (stacked), per cell."""
+    cells = [str(v) for v in (structure[key] if key else pd.Series(["national"] * len(structure)))]
+    frame = structure.assign(_cell=cells)
+    order = list(dict.fromkeys(frame._cell))
+    traces = []
+    for cls, colour in STRUCTURE_COLOURS.items():
+        part = frame[frame.structure == cls].set_index("_cell").reindex(order)
+        traces.append({"type": "bar", "orientation": "h", "name": cls.replace("_", " "), "y": order,
+                       "x": [_clean(float(v)) for v in part.share_reo_pct.fillna(0.0)],
+                       "customdata": [[_clean(float(v))] for v in part.share_value_pct],
+                       "marker": {"color": colour},
+                       "hovertemplate": "%{y}: %{x:.1f} % of REO made, %{customdata[0]:.1f} % of value<extra>"
+                                        + cls.replace("_", " ") + "</extra>"})
+    layout = _layout(max(170, 26 * len(order) + 100), barmode="stack",
+                     xaxis={"title": {"text": "share of REO made, %"}, "range": [0, 100], "gridcolor": "#eee"},
+                     yaxis={"autorange": "reversed"})
+    layout["margin"]["l"] = 160
+    return {"data": traces, "layout": layout}
