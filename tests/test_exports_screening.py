@@ -10,6 +10,9 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rapidfuzz import fuzz
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -64,6 +67,52 @@ def test_a_hit_explains_which_name_matched_and_the_country_adjustment(listed: pd
     assert other.country_adjustment == -10.0 and other.score == top.name_score - 10.0
     strict = screening.screen(index, [person["name"]], thresholds=screening.Thresholds(review=101))
     assert strict.empty
+
+
+_KEYS = st.text(alphabet="abcdeinorstuxyz019é北", max_size=70)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pairs=st.lists(st.tuples(_KEYS, _KEYS), min_size=1, max_size=30))
+def test_set_wise_ratio_equals_rapidfuzz_ratio_for_every_pair(pairs: list[tuple[str, str]]) -> None:
+    queries, keys = [q for q, _ in pairs], [k for _, k in pairs]
+    idx = np.arange(len(pairs))
+    got = screening.indel_ratio(queries, keys, idx, idx)
+    assert np.allclose(got, [fuzz.ratio(q, k) for q, k in pairs], atol=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pairs=st.lists(st.tuples(_KEYS, _KEYS), min_size=1, max_size=30), need=st.floats(0.0, 1.0))
+def test_pre_filters_never_drop_a_pair_that_reaches_the_needed_ratio(pairs: list[tuple[str, str]],
+                                                                     need: float) -> None:
+    queries, keys = [q for q, _ in pairs], [k for _, k in pairs]
+    q_enc, k_enc = screening.encode_keys(queries), screening.encode_keys(keys)
+    idx = np.arange(len(pairs))
+    kept = screening._within_reach(q_enc, screening.char_counts(q_enc), k_enc, screening.char_counts(k_enc), idx,
+                                   idx, np.full(len(pairs), need))
+    reaches = np.array([fuzz.ratio(q, k) >= 100 * need for q, k in pairs])
+    assert not (reaches & ~kept).any()
+
+
+def test_screening_finds_every_pair_the_plain_pairwise_scan_finds_among_the_blocked_candidates(
+        listed: pd.DataFrame, index: screening.Index) -> None:
+    queries = pd.concat([synth.variants(listed, 200, seed=21), synth.unlisted(200, seed=22)], ignore_index=True)
+    hits = screening.screen(index, queries.name.tolist(), queries.country.tolist())
+    ordered, sorted_ = screening.normalise(queries.name.tolist(), index.common, fuzzy_common=True)
+    best = []  # the plain way: every query against every listed key, both key forms, country adjustment
+    for o, so, c in zip(ordered, sorted_, queries.country, strict=True):
+        score = np.maximum(np.array([fuzz.ratio(o, k) for k in index.ordered]),
+                           np.array([fuzz.ratio(so, k) for k in index.sorted_]))
+        qc = screening._country_id(screening.country_code(c) or "")
+        known = (index.country >= 0) & (qc >= 0)
+        score = score + np.where(known & (index.country == qc), 5.0, np.where(known, -10.0, 0.0))
+        best.append(set(index.entries.entity_key.to_numpy()[index.owner[score >= 80]]))
+    found = hits.groupby("query").entity_key.agg(set)
+    got = [found.get(i, set()) for i in range(len(queries))]
+    # Blocking skips pairs with too few rare grams in common; every pair it keeps is scored exactly, so screening
+    # finds nothing the plain scan does not and misses under a tenth of what it finds (measured 7.5%).
+    assert all(g <= b for g, b in zip(got, best, strict=True))
+    assert np.mean([b <= g for g, b in zip(got, best, strict=True) if b]) >= 0.9
 
 
 def test_csv_and_followthemoney_loaders_read_names_aliases_and_countries() -> None:

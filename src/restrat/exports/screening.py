@@ -3,8 +3,15 @@
 Names are normalised (transliterated to ASCII, so Chinese characters become pinyin; lower case; punctuation and
 legal forms removed) into two keys: the tokens in order and the tokens sorted, both without spaces. Candidates are
 found by blocking on shared character grams (one sparse matrix product per chunk of queries), then scored with
-RapidFuzz's Indel ratio on both keys; a country that agrees adds to the score and one that differs takes from it.
-Every hit says which listed name or alias matched, the name score, the country adjustment and the band.
+the Indel ratio (RapidFuzz's fuzz.ratio: 200 x longest common subsequence / total length) on both keys; a country that
+agrees adds to the score and one that differs takes from it. Every hit says which listed name or alias matched, the
+name score, the country adjustment and the band.
+
+The ratio of the candidate pairs is computed set-wise: the list's keys are encoded once, at index build, as a byte
+matrix; each query's characters become bit masks, and the longest common subsequence of every pair is found at once
+with the bit-parallel recurrence (Hyyro 2004), one numpy step per character position, in chunks spread over the
+cores. Scoring pair by pair with RapidFuzz converts both strings of every pair and costs about three times as much.
+Keys longer than 64 characters (or not ASCII) are scored by RapidFuzz itself; the two give identical scores.
 
 Lists load from CSV or FollowTheMoney JSON lines; a new file is applied as a delta (added, changed, removed
 entities), and every version's entries stay queryable."""
@@ -14,8 +21,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -120,6 +129,119 @@ def _gram_matrix(keys: Sequence[str], vocab: dict[str, int], *, grow: bool) -> s
                          shape=(len(keys), max(len(vocab), 1)))
 
 
+WIDTH = 64  # characters a key may have to be scored bit-parallel (one uint64 per pair)
+ALPHABET = 128  # ASCII codes
+PAIR_CHUNK = 250_000  # pairs per scoring step: small enough to stay in cache, large enough to amortise numpy calls
+_ALL = np.uint64(2**64 - 1)
+
+
+def encode_keys(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keys as a (WIDTH, n) byte matrix (row j holds every key's j-th ASCII code, 0 past its end), their lengths, and
+    which keys are too long or not ASCII for the bit-parallel scorer (their matrix column is empty)."""
+    length = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+    wide = length > WIDTH
+    wide |= ~np.fromiter((k.isascii() for k in keys), dtype=bool, count=len(keys))
+    fixed = np.array(["" if w else k for k, w in zip(keys, wide, strict=True)], dtype=f"S{WIDTH}")
+    chars = np.ascontiguousarray(fixed.view(np.uint8).reshape(len(keys), WIDTH).T)
+    return chars, length, wide
+
+
+def pattern_masks(chars: np.ndarray) -> np.ndarray:
+    """Per key (columns of an encode_keys matrix) and character code, the bit mask of the positions it holds."""
+    pos, rows = np.nonzero(chars)
+    masks = np.zeros((chars.shape[1], ALPHABET), dtype=np.uint64)
+    np.bitwise_or.at(masks, (rows, chars[pos, rows]), np.left_shift(np.uint64(1), pos.astype(np.uint64)))
+    return masks
+
+
+def _lcs(masks: np.ndarray, q_len: np.ndarray, qi: np.ndarray, chars: np.ndarray, k_len: np.ndarray,
+         ki: np.ndarray) -> np.ndarray:
+    """Longest common subsequence of query qi[p] and key ki[p] for every pair p (bit-parallel, all pairs at once)."""
+    order = np.argsort(-k_len[ki], kind="stable")  # longest keys first: step j touches a prefix of the pairs
+    qi, ki = qi[order], ki[order]
+    neg_len = -k_len[ki]
+    flat = masks.ravel()
+    base = qi.astype(np.intp) * ALPHABET
+    v = np.full(len(qi), _ALL)
+    for j in range(int(-neg_len[0]) if len(qi) else 0):
+        n = int(np.searchsorted(neg_len, -j, side="left"))  # pairs whose key has a j-th character
+        x = flat.take(base[:n] + chars[j].take(ki[:n]))
+        head = v[:n]
+        u = head & x
+        v[:n] = (head + u) | (head - u)
+    lq = q_len[qi]
+    used = np.where(lq >= WIDTH, _ALL, np.left_shift(np.uint64(1), np.minimum(lq, WIDTH - 1).astype(np.uint64))
+                    - np.uint64(1))
+    out = np.empty(len(qi), dtype=np.int64)
+    out[order] = np.bitwise_count(~v & used)
+    return out
+
+
+Encoded = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def indel_ratio(queries: Sequence[str], keys: Sequence[str] | np.ndarray, qi: np.ndarray, ki: np.ndarray,
+                encoded: Encoded | None = None, query_encoded: Encoded | None = None, *,
+                query_masks: np.ndarray | None = None, workers: int = 0) -> np.ndarray:
+    """fuzz.ratio(queries[qi[p]], keys[ki[p]]) for every pair p, set-wise (either side may come already encoded,
+    the queries with their pattern masks; workers 0: one per core)."""
+    k_chars, k_len, k_wide = encoded if encoded is not None else encode_keys(list(keys))
+    q_chars, q_len, q_wide = query_encoded if query_encoded is not None else encode_keys(list(queries))
+    masks = query_masks if query_masks is not None else pattern_masks(q_chars)
+    score = np.empty(len(qi), dtype=np.float64)
+    fast = np.flatnonzero(~(q_wide[qi] | k_wide[ki]))
+    chunks = [fast[i:i + PAIR_CHUNK] for i in range(0, len(fast), PAIR_CHUNK)]
+    workers = min(len(chunks), workers or os.cpu_count() or 1)
+    if workers > 1:  # numpy releases the GIL in the steps, so chunks run on the cores side by side
+        with ThreadPoolExecutor(workers) as pool:
+            common = list(pool.map(lambda c: _lcs(masks, q_len, qi[c], k_chars, k_len, ki[c]), chunks))
+    else:
+        common = [_lcs(masks, q_len, qi[c], k_chars, k_len, ki[c]) for c in chunks]
+    if chunks:
+        total = q_len[qi[fast]] + k_len[ki[fast]]
+        lcs = np.concatenate(common)
+        score[fast] = np.where(total == 0, 100.0, 200.0 * lcs / np.maximum(total, 1))
+    slow = np.flatnonzero(q_wide[qi] | k_wide[ki])
+    if len(slow):
+        q_arr, k_arr = np.asarray(queries, dtype=object), np.asarray(keys, dtype=object)
+        score[slow] = process.cpdist(q_arr[qi[slow]].tolist(), k_arr[ki[slow]].tolist(), scorer=fuzz.ratio)
+    return score
+
+
+def char_counts(encoded: Encoded) -> np.ndarray:
+    """Per key, how often it holds each letter and digit (a last column counts any other character)."""
+    chars = encoded[0]
+    bucket = np.full(ALPHABET, 36, dtype=np.intp)
+    bucket[np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)] = np.arange(36)
+    pos, rows = np.nonzero(chars)
+    counts = np.zeros((chars.shape[1], 37), dtype=np.int8)  # at most WIDTH of one character
+    np.add.at(counts, (rows, bucket[chars[pos, rows]]), 1)
+    return counts
+
+
+def bag_distance(q_counts: np.ndarray, k_counts: np.ndarray, qi: np.ndarray, ki: np.ndarray) -> np.ndarray:
+    """Sum over characters of the count difference of every pair: a lower bound of its Indel distance, since each
+    insertion or deletion changes one character count by one."""
+    out = np.empty(len(qi), dtype=np.int64)
+    for start in range(0, len(qi), PAIR_CHUNK):
+        part = slice(start, start + PAIR_CHUNK)
+        out[part] = np.abs(q_counts[qi[part]] - k_counts[ki[part]]).sum(axis=1)
+    return out
+
+
+def _within_reach(q_enc: Encoded, q_counts: np.ndarray, k_enc: Encoded, k_counts: np.ndarray, qi: np.ndarray,
+                  ki: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Which pairs can reach an Indel ratio of need (0-1): a ratio r between lengths m and n allows at most
+    (1 - r)(m + n) insertions and deletions, so the length difference and the bag distance must not exceed it.
+    Never drops a pair that reaches need; keys the bit-parallel scorer cannot take skip the bag test."""
+    lq, lk = q_enc[1][qi], k_enc[1][ki]
+    allowed = (1.0 - need) * (lq + lk) + 1e-9
+    ok = np.abs(lq - lk) <= allowed
+    sub = np.flatnonzero(ok & ~(q_enc[2][qi] | k_enc[2][ki]))
+    ok[sub] = bag_distance(q_counts, k_counts, qi[sub], ki[sub]) <= allowed[sub]
+    return ok
+
+
 @dataclass
 class Index:
     """A screening list prepared for matching: one row per name or alias."""
@@ -133,8 +255,14 @@ class Index:
     length: np.ndarray
     country: np.ndarray  # country id (-1 none) per key row
     common: frozenset[str]
+    encoded: Encoded = field(repr=False)  # ordered keys, see encode_keys
+    encoded_sorted: Encoded = field(repr=False)
+    counts: np.ndarray = field(repr=False)  # character counts of the ordered keys, see char_counts
+    counts_sorted: np.ndarray = field(repr=False)
     grams: sp.csr_matrix = field(repr=False)
+    gram_count: np.ndarray = field(repr=False)  # keys holding each gram
     prefix: sp.csr_matrix = field(repr=False)
+    prefix_t: sp.csr_matrix = field(repr=False)  # gram x key, for the blocking product
     vocab: dict[str, int] = field(repr=False)
 
 
@@ -177,11 +305,16 @@ def build_index(entries: pd.DataFrame) -> Index:
     vocab: dict[str, int] = {}
     grams = _gram_matrix(ordered, vocab, grow=True)
     ordered_a, sorted_a = np.asarray(ordered, dtype=object), np.asarray(sorted_, dtype=object)
+    encoded, encoded_sorted = encode_keys(ordered), encode_keys(sorted_)
+    gram_count = np.asarray(grams.sum(axis=0)).ravel()
+    prefix = _prefix(grams, gram_count, Thresholds.block_min_shared)
     return Index(entries=entries.reset_index(drop=True), owner=owner, label=label, ordered=ordered_a,
                  sorted_=sorted_a, reorderable=ordered_a != sorted_a,
                  length=np.fromiter(map(len, ordered), dtype=np.int32, count=len(ordered)),
                  country=countries[owner], common=common, grams=grams, vocab=vocab,
-                 prefix=_prefix(grams, np.asarray(grams.sum(axis=0)).ravel(), Thresholds.block_min_shared))
+                 encoded=encoded, encoded_sorted=encoded_sorted, counts=char_counts(encoded),
+                 counts_sorted=char_counts(encoded_sorted),
+                 gram_count=gram_count, prefix=prefix, prefix_t=prefix.T.tocsr())
 
 
 def _prefix(grams: sp.csr_matrix, df: np.ndarray, share: float) -> sp.csr_matrix:
@@ -197,62 +330,96 @@ def _prefix(grams: sp.csr_matrix, df: np.ndarray, share: float) -> sp.csr_matrix
     return sp.csr_matrix((np.ones(len(keep), dtype=np.float32), (rows[keep], g.indices[keep])), shape=g.shape)
 
 
-def _candidates(index: Index, keys: list[str], t: Thresholds, chunk: int) -> tuple[np.ndarray, np.ndarray]:
-    """Query rows and key rows that share one of their rarest grams, the pairs worth scoring."""
+def _query_prefix(index: Index, keys: list[str], t: Thresholds) -> sp.csr_matrix:
+    """The rarest grams of each query key (grams the list does not have cannot be shared and are left out)."""
     width = index.grams.shape[1]
     q = _gram_matrix(keys, dict(index.vocab), grow=True)
     df = np.zeros(q.shape[1])
-    df[:width] = np.asarray(index.grams.sum(axis=0)).ravel()
-    q_prefix = _prefix(q, df, t.block_min_shared)[:, :width].tocsr()
-    gt = index.prefix.T.tocsr()
-    qs, ks = [], []
-    for start in range(0, q.shape[0], chunk):
-        shared = (q_prefix[start:start + chunk] @ gt).tocoo()
-        qs.append(shared.row + start)
-        ks.append(shared.col)
-    if not qs:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(qs), np.concatenate(ks)
+    df[:width] = index.gram_count
+    return _prefix(q, df, t.block_min_shared)[:, :width].tocsr()
+
+
+def _candidates(index: Index, q_prefix: sp.csr_matrix, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Query rows start..stop-1 and the key rows sharing one of their rarest grams, the pairs worth scoring."""
+    shared = (q_prefix[start:stop] @ index.prefix_t).tocoo()
+    return (shared.row + start).astype(np.int32), shared.col.astype(np.int32)
 
 
 HIT_COLUMNS = ["query", "name", "entity_key", "listed_name", "matched", "name_score", "country_adjustment", "score",
                "band", "explanation"]
 
 
-def screen(index: Index, names: Sequence[str], countries: Sequence[str] | None = None,
-           thresholds: Thresholds | None = None, *, chunk: int = 2000) -> pd.DataFrame:
-    """Every hit at or above the review band, best first per query: which listed name or alias matched, the name
-    score (best of token order kept or ignored), the country adjustment, the score and the band."""
-    t = thresholds or Thresholds()
-    q_ordered, q_sorted = normalise(names, index.common, fuzzy_common=True)
-    qi, ki = _candidates(index, q_ordered, t, chunk)
-    q_len = np.fromiter(map(len, q_ordered), dtype=np.int32, count=len(q_ordered))
-    # Indel ratio >= c needs |len1 - len2| <= (1 - c)(len1 + len2): drop pairs that cannot reach the review band.
-    c = max(0.0, (t.review - max(t.country_match, 0.0)) / 100.0)
-    lq, lk = q_len[qi], index.length[ki]
-    fit = np.abs(lq - lk) <= (1.0 - c) * (lq + lk)
-    qi, ki = qi[fit], ki[fit]
-    if len(qi) == 0:
-        return pd.DataFrame(columns=HIT_COLUMNS)
-    qo, qs = np.asarray(q_ordered, dtype=object), np.asarray(q_sorted, dtype=object)
-    a = process.cpdist(qo[qi].tolist(), index.ordered[ki].tolist(), scorer=fuzz.ratio, workers=-1)
-    # Word order matters only where either side has words to reorder.
-    reorder = np.flatnonzero((qo != qs)[qi] | index.reorderable[ki])
-    b = a.copy()
-    if len(reorder):
-        b[reorder] = process.cpdist(qs[qi[reorder]].tolist(), index.sorted_[ki[reorder]].tolist(),
-                                    scorer=fuzz.ratio, workers=-1)
-    name_score = np.maximum(a, b)
-    q_country = np.asarray([_country_id(country_code(x) or "") for x in (countries or [""] * len(names))],
-                           dtype=np.int32)
-    kc, qc = index.country[ki], q_country[qi]
+@dataclass
+class _Queries:
+    """Query keys prepared once per screen call."""
+
+    ordered: np.ndarray
+    sorted_: np.ndarray
+    encoded: Encoded
+    encoded_sorted: Encoded
+    counts: np.ndarray
+    counts_sorted: np.ndarray
+    masks: np.ndarray  # see pattern_masks
+    masks_sorted: np.ndarray
+    reorderable: np.ndarray
+    country: np.ndarray
+    prefix: sp.csr_matrix
+
+
+def _screen_rows(index: Index, q: _Queries, t: Thresholds, start: int, stop: int) -> pd.DataFrame:
+    """Scored pairs at or above the review band for query rows start..stop-1."""
+    qi, ki = _candidates(index, q.prefix, start, stop)
+    kc, qc = index.country[ki], q.country[qi]
     both = (kc >= 0) & (qc >= 0)
     adjust = np.where(both & (kc == qc), t.country_match, np.where(both, t.country_mismatch, 0.0))
+    # The name score each pair needs for the review band; pairs that cannot reach it on either key form are not
+    # scored (exact: the filters only drop pairs below it). Word order matters only where either side has words to
+    # reorder.
+    need = (t.review - adjust) / 100.0
+    try_a = np.flatnonzero(_within_reach(q.encoded, q.counts, index.encoded, index.counts, qi, ki, need))
+    reorder = np.flatnonzero(q.reorderable[qi] | index.reorderable[ki])
+    try_b = reorder[_within_reach(q.encoded_sorted, q.counts_sorted, index.encoded_sorted, index.counts_sorted,
+                                  qi[reorder], ki[reorder], need[reorder])]
+    pairs = np.union1d(try_a, try_b)
+    a, b = np.zeros(len(qi)), np.zeros(len(qi))  # 0: cannot reach the band, not scored
+    a[try_a] = indel_ratio(q.ordered, index.ordered, qi[try_a], ki[try_a], index.encoded, q.encoded,
+                           query_masks=q.masks, workers=1)
+    b[try_b] = indel_ratio(q.sorted_, index.sorted_, qi[try_b], ki[try_b], index.encoded_sorted,
+                           q.encoded_sorted, query_masks=q.masks_sorted, workers=1)
+    qi, ki, a, b, adjust = qi[pairs], ki[pairs], a[pairs], b[pairs], adjust[pairs]
+    name_score = np.maximum(a, b)
     score = np.minimum(100.0, name_score + adjust)
     keep = score >= t.review
-    hits = pd.DataFrame({"query": qi[keep], "key": ki[keep], "name_score": name_score[keep].round(1),
-                         "order_ignored": (b > a)[keep], "country_adjustment": adjust[keep], "score": score[keep]
-                         .round(1)})
+    return pd.DataFrame({"query": qi[keep], "key": ki[keep], "name_score": name_score[keep].round(1),
+                         "order_ignored": (b > a)[keep], "country_adjustment": adjust[keep],
+                         "score": score[keep].round(1)})
+
+
+def screen(index: Index, names: Sequence[str], countries: Sequence[str] | None = None,
+           thresholds: Thresholds | None = None, *, chunk: int = 500) -> pd.DataFrame:
+    """Every hit at or above the review band, best first per query: which listed name or alias matched, the name
+    score (best of token order kept or ignored), the country adjustment, the score and the band. Queries go in
+    chunks of `chunk` rows, spread over the cores."""
+    t = thresholds or Thresholds()
+    ordered, sorted_ = normalise(names, index.common, fuzzy_common=True)
+    enc, enc_sorted = encode_keys(ordered), encode_keys(sorted_)
+    q = _Queries(ordered=np.asarray(ordered, dtype=object), sorted_=np.asarray(sorted_, dtype=object), encoded=enc,
+                 encoded_sorted=enc_sorted, counts=char_counts(enc), counts_sorted=char_counts(enc_sorted),
+                 masks=pattern_masks(enc[0]), masks_sorted=pattern_masks(enc_sorted[0]),
+                 reorderable=np.asarray(ordered, dtype=object) != np.asarray(sorted_, dtype=object),
+                 country=np.asarray([_country_id(country_code(x) or "") for x in (countries or [""] * len(names))],
+                                    dtype=np.int32),
+                 prefix=_query_prefix(index, ordered, t))
+    starts = range(0, len(ordered), chunk)
+    workers = min(len(starts), os.cpu_count() or 1)
+    if workers > 1:  # numpy and scipy release the GIL in the heavy steps
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(lambda s: _screen_rows(index, q, t, s, s + chunk), starts))
+    else:
+        parts = [_screen_rows(index, q, t, s, s + chunk) for s in starts]
+    hits = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if len(hits) == 0:
+        return pd.DataFrame(columns=HIT_COLUMNS)
     hits = hits.sort_values(["query", "score"], ascending=[True, False])
     hits["entry"] = index.owner[hits.key.to_numpy()]
     hits = hits.drop_duplicates(["query", "entry"])
