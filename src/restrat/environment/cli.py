@@ -308,19 +308,67 @@ def hj212_decode(message: str = typer.Argument(..., help="One HJ 212 message (##
     emit(rows, as_json=as_json, title="HJ 212 messages", columns=["qn", "st", "cn", "mn", "flag", "readings"])
 
 
+@app.command("register-logger")
+def register_logger(mn: str = typer.Option(..., "--mn", help="The data logger id (MN) registered on an outlet."),
+                    password: str = typer.Option(..., "--password", prompt=True, hide_input=True,
+                                                 help="The logger's access password (PW), 6..9 characters; asked "
+                                                      "for when not given. Only its hash is stored."),
+                    note: str = typer.Option("", "--note"), user: str = USER, as_json: bool = JSON) -> None:
+    """Register (or replace) the HJ 212 access password of a data logger; the listener refuses every message
+    of an MN without one (QnRtn 4) and every message with another password (QnRtn 3)."""
+    from restrat.environment import service
+
+    with session() as s:
+        emit_one(service.register_logger(session=s, mn=mn, password=password, username=user, note=note),
+                 as_json=as_json)
+
+
+@app.command("loggers")
+def loggers(as_json: bool = JSON) -> None:
+    """Data loggers with a registered access password, and their outlets (the hash is never shown)."""
+    from restrat.environment import service
+
+    with session() as s:
+        emit(_records(service.loggers(session=s)), as_json=as_json, title="HJ 212 data loggers")
+
+
+@app.command("logger-events")
+def logger_events(mn: str = typer.Option(None, "--mn"), outcome: str = typer.Option(
+                      None, "--outcome", help="refused_pw, unknown_mn, malformed, refused, error, status, "
+                                              "notification, answer or closed."),
+                  limit: int = typer.Option(50, "--limit"), as_json: bool = JSON) -> None:
+    """What the HJ 212 listener kept: refused passwords and MNs, malformed or refused messages, status uploads,
+    notifications and answers, newest first."""
+    from restrat.environment import service
+
+    with session() as s:
+        df = service.logger_events(session=s, mn=mn, outcome=outcome, limit=limit)
+        df["at"] = df["at"].astype(str)
+        emit(_records(df), as_json=as_json, title="HJ 212 listener events",
+             columns=["at", "peer", "outcome", "mn", "qn", "cn", "detail"])
+
+
 @app.command("listen")
 def listen(host: str = typer.Option("0.0.0.0", "--host"), port: int = typer.Option(9212, "--port"),
-           user: str = typer.Option("hj212", "--user", help="Name recorded with each submission.")) -> None:
-    """Accept HJ 212-2017 data loggers over TCP: each upload is checked and stored (one transaction per message)
-    and acknowledged with CN=9014 when its Flag asks for it. Stop with Ctrl-C."""
+           user: str = typer.Option("hj212", "--user", help="Name recorded with each submission."),
+           max_auth_failures: int = typer.Option(3, "--max-auth-failures", help="Close a connection after this "
+                                                                                "many refused passwords or MNs."),
+           idle_timeout: float = typer.Option(None, "--idle-timeout", help="Close a connection after this many "
+                                                                          "seconds without data (default: never).")
+           ) -> None:
+    """Accept HJ 212-2017 data loggers over TCP. Connections stay open across messages; the stream is framed
+    (messages split over or joined in TCP segments); each logger's access password is checked against its
+    registered hash (`register-logger`); uploads 2011/2051/2061/2031 are checked and stored (one transaction per
+    message) and answered with CN=9014 when their Flag asks; refusals are answered with CN=9011 and its QnRtn
+    and kept (`logger-events`). Stop with Ctrl-C."""
     from restrat.environment import hj212, service
     from restrat.store.db import get_engine
 
     stats = hj212.ListenerStats()
 
     async def run() -> None:
-        server = await hj212.serve(service.hj212_handler(engine=get_engine(), username=user), host=host, port=port,
-                                   stats=stats)
+        server = await hj212.serve(service.hj212_platform(engine=get_engine(), username=user), host=host, port=port,
+                                   stats=stats, max_auth_failures=max_auth_failures, idle_timeout=idle_timeout)
         bound = server.sockets[0].getsockname()
         out.print(f"listening for HJ 212 data loggers on {bound[0]}:{bound[1]}")
         async with server:
@@ -329,5 +377,5 @@ def listen(host: str = typer.Option("0.0.0.0", "--host"), port: int = typer.Opti
     try:
         asyncio.run(run())
     except KeyboardInterrupt:
-        err.print(f"stopped: {stats.received} messages, {stats.acknowledged} acknowledged, {stats.rejected} "
-                  f"rejected")
+        err.print(f"stopped: {stats.received} messages, {stats.stored} uploads stored, {stats.acknowledged} "
+                  f"acknowledged, {stats.refused} refused, {stats.rejected} malformed, {stats.errors} errors")

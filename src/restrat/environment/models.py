@@ -135,3 +135,35 @@ class MonitoringValue(Base):
     flag: Mapped[str] = mapped_column(String(4))  # HJ 212 data flag (N normal, ...)
     submission_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     substitution_rule: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class DataLogger(Base):
+    """The access secret of an HJ 212 data logger (MN) of an outlet: its PW stored as an argon2 hash only."""
+
+    __tablename__ = "env_logger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mn: Mapped[str] = mapped_column(String(40), unique=True)
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("env_outlet.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    registered_by: Mapped[str] = mapped_column(String(80))
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class LoggerEvent(Base):
+    """What the HJ 212 listener keeps of a logger conversation beyond stored values: refused passwords and MNs,
+    malformed and refused messages, status uploads, notifications and the answers loggers send."""
+
+    __tablename__ = "env_logger_event"
+    __table_args__ = (Index("ix_env_logger_event_mn_at", "mn", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, index=True)  # UTC
+    peer: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    mn: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    qn: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    cn: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    detail: Mapped[str] = mapped_column(Text)
+    cp: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON of the data area (status uploads, answers)

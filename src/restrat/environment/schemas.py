@@ -29,7 +29,7 @@ class OutletIn(BaseModel):
 
 class ValuesIn(BaseModel):
     values: list[dict[str, Any]] = Field(description="facility, outlet, pollutant, time (ISO 8601), value, unit "
-                                                     "[, period minute/hour/day/sample, method, flag, medium]")
+                                                     "[, period realtime/minute/hour/day/sample, method, flag, medium]")
     promote: bool = Field(True, description="Promote to the official record at once (else stay in the workspace)")
     source_name: str = "api"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,17 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from restrat.auth.service import hash_password, verify_password
 from restrat.environment import evaluation, hj212, standards
-from restrat.environment.models import EmissionLimit, MonitoringValue, Outlet, Submission, WorkspaceValue
+from restrat.environment.models import (
+    DataLogger,
+    EmissionLimit,
+    LoggerEvent,
+    MonitoringValue,
+    Outlet,
+    Submission,
+    WorkspaceValue,
+)
 from restrat.environment.substitution import substitute
 from restrat.environment.units import CANONICAL, conversion_factors
 from restrat.errors import Forbidden, InputError, NotFound, Problem
@@ -25,7 +35,9 @@ from restrat.registry.models import Facility
 from restrat.store.bulk import insert_rows, lookup, write_rows
 from restrat.store.db import transaction
 
-PERIODS = {"minute": 60, "hour": 3_600, "day": 86_400, "sample": 0}
+# reporting periods and their length in seconds: "realtime" values (HJ 212 CN 2011) stand for an instant at any
+# second; "sample" marks manual samples, a series of their own
+PERIODS = {"realtime": 1, "minute": 60, "hour": 3_600, "day": 86_400, "sample": 0}
 AVERAGING_S = {"value": 0, "hour": 3_600, "day": 86_400}
 CHINA_STANDARD_TIME = dt.timezone(dt.timedelta(hours=8))
 REQUIRED = ("facility", "outlet", "pollutant", "time", "value", "unit")
@@ -38,7 +50,7 @@ CHECKS: dict[str, str] = {
     "C5 time": "the time is ISO 8601 (an offset is converted to China Standard Time), aligned to its period's "
                "start, and not in the future",
     "C6 value": "the value is a finite number; concentrations and flows are not negative; pH lies in 0..14",
-    "C7 period": "the period is minute, hour, day or sample",
+    "C7 period": "the period is realtime, minute, hour, day or sample",
     "C8 duplicates": "a series and time appears once in the file, or repeats with the same value",
     "C9 record": "a value already in the official record is only repeated unchanged (a substituted value is "
                  "replaced by the measured one)",
@@ -303,8 +315,8 @@ def check_values(*, raw: pd.DataFrame, outlets_df: pd.DataFrame, now: dt.datetim
                              txt["value"])
     period = (df["period"].astype(str).str.strip().str.lower() if "period" in df.columns
               else pd.Series("hour", index=df.index)).replace({"": "hour", "nan": "hour"})
-    problems += _problems_at(~period.isin(list(PERIODS)), "period", "must be minute, hour, day or sample (C7 period)",
-                             period)
+    problems += _problems_at(~period.isin(list(PERIODS)), "period",
+                             "must be realtime, minute, hour, day or sample (C7 period)", period)
     at_s, bad_time = _seconds(txt["time"])
     problems += _problems_at(bad_time & (txt["time"] != ""), "time", "must be an ISO 8601 time (C5 time)", txt["time"])
     step = period.map(PERIODS).fillna(0).to_numpy(np.int64)
@@ -449,9 +461,10 @@ def ingest_file(*, session: Session, path: Path, username: str, enterprise_id: i
                   username=username, enterprise_id=enterprise_id, promote_now=promote_now)
 
 
-def hj212_rows(*, session: Session, readings: list[dict[str, str]]) -> pd.DataFrame:
+def hj212_rows(*, session: Session, readings: list[dict[str, str]], st: str | None = None) -> pd.DataFrame:
     """Monitoring rows from HJ 212 readings: the data logger (MN) names the outlet, the HJ 212 code the
-    pollutant. An unknown MN or code is an InputError (the message is then not acknowledged)."""
+    pollutant. An unknown MN or code, or a system code (ST) of the other medium than the outlet's, is an
+    InputError (the message is then refused)."""
     if not readings:
         return pd.DataFrame(columns=list(REQUIRED) + ["period", "flag", "method"])
     df = pd.DataFrame(readings)
@@ -463,6 +476,10 @@ def hj212_rows(*, session: Session, readings: list[dict[str, str]]) -> pd.DataFr
                 for mn in sorted(set(df.mn) - set(outs.index))]
     problems += [Problem(field="CP", rule="pollutant code not in restrat's HJ 212 code list", value=c)
                  for c in sorted(set(df.hj212_code) - set(pol.index))]
+    media = set(outs.medium.reindex(sorted(set(df.mn) & set(outs.index))))
+    if st in hj212.ST_MEDIUM and media and media != {hj212.ST_MEDIUM[st]}:
+        problems.append(Problem(field="ST", rule=f"system code {st} is for {hj212.ST_MEDIUM[st]} sources but the "
+                                                 f"outlet is a {'/'.join(sorted(media))} outlet", value=st))
     if problems:
         raise InputError(problems)
     return pd.DataFrame({"facility": df.mn.map(outs.facility), "outlet": df.mn.map(outs.outlet),
@@ -733,19 +750,105 @@ def ingest_hj212(*, session: Session, message: hj212.Message, username: str = "h
     readings = hj212.readings(message)
     if not readings:
         return None
-    raw = hj212_rows(session=session, readings=readings)
+    raw = hj212_rows(session=session, readings=readings, st=message.st)
     return submit(session=session, raw=raw, source_name=f"HJ 212 MN={message.mn} QN={message.qn or '-'}",
                   channel="hj212", username=username)
 
 
-def hj212_handler(*, engine: Engine, username: str = "hj212") -> hj212.Handler:
-    """The listener's handler: each message is stored in its own transaction, in a worker thread."""
+LOGGER_PW_CHARS = r"[A-Za-z0-9_\-.]{6,9}"
+
+
+def register_logger(*, session: Session, mn: str, password: str, username: str, note: str = "") -> dict[str, Any]:
+    """Register (or replace) the access password of the HJ 212 data logger MN of an outlet; only its argon2 hash
+    is stored. HJ 212-2017 passwords are at most 9 characters; restrat asks for 6..9 letters, digits, _ - ."""
+    problems = []
+    outlet_id = session.scalar(select(Outlet.id).where(Outlet.mn == mn))
+    if outlet_id is None:
+        problems.append(Problem(field="mn", rule="no outlet is registered with this data logger id "
+                                                 "(restrat environment add-outlet --mn)", value=mn))
+    if not re.fullmatch(LOGGER_PW_CHARS, password or ""):
+        problems.append(Problem(field="password", rule="6..9 characters of letters, digits, '_', '-' or '.' "
+                                                       "(HJ 212-2017 PW is at most 9 characters)"))
+    if problems:
+        raise InputError(problems)
+    logger = session.scalar(select(DataLogger).where(DataLogger.mn == mn))
+    replaced = logger is not None
+    if logger is None:
+        logger = DataLogger(mn=mn, outlet_id=outlet_id, password_hash="", registered_by=username)
+        session.add(logger)
+    logger.outlet_id = int(outlet_id)  # type: ignore[arg-type]
+    logger.password_hash = hash_password(password)
+    logger.registered_by = username
+    logger.registered_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    logger.note = note
+    session.flush()
+    return {"mn": mn, "outlet_id": int(outlet_id), "replaced": replaced}  # type: ignore[arg-type]
+
+
+def logger_access(*, session: Session, mn: str, password: str) -> hj212.Access:
+    """'ok' when password is the registered access password of logger mn, 'unknown_mn' when no logger (or no
+    outlet) is registered with mn, else 'wrong_pw'."""
+    hashed = session.scalar(select(DataLogger.password_hash).join(Outlet, Outlet.id == DataLogger.outlet_id)
+                            .where(DataLogger.mn == mn, Outlet.mn == mn))
+    if hashed is None:
+        return "unknown_mn"
+    return "ok" if verify_password(password, hashed) else "wrong_pw"
+
+
+def loggers(*, session: Session) -> pd.DataFrame:
+    """Registered data loggers with their outlet (never the password hash)."""
+    q = (select(DataLogger.mn, Facility.code.label("facility"), Outlet.code.label("outlet"), Outlet.medium,
+                DataLogger.registered_by, DataLogger.registered_at, DataLogger.note)
+         .join(Outlet, Outlet.id == DataLogger.outlet_id).join(Facility, Facility.id == Outlet.facility_id)
+         .order_by(DataLogger.mn))
+    return pd.DataFrame(session.execute(q).mappings().all(),
+                        columns=["mn", "facility", "outlet", "medium", "registered_by", "registered_at", "note"])
+
+
+def record_logger_event(*, session: Session, event: hj212.ListenerEvent) -> None:
+    """Keep one listener event (refusal, malformed message, status upload, notification, answer)."""
+    session.add(LoggerEvent(peer=event.peer[:64], outcome=event.outcome, mn=(event.mn or None) and event.mn[:40],
+                            qn=(event.qn or None) and event.qn[:20], cn=(event.cn or None) and event.cn[:8],
+                            detail=event.detail, cp=None if event.cp is None else json.dumps(event.cp)))
+
+
+def logger_events(*, session: Session, mn: str | None = None, outcome: str | None = None,
+                  limit: int = 200) -> pd.DataFrame:
+    """The listener's latest events, newest first (optionally of one logger or one outcome)."""
+    q = select(LoggerEvent.at, LoggerEvent.peer, LoggerEvent.outcome, LoggerEvent.mn, LoggerEvent.qn,
+               LoggerEvent.cn, LoggerEvent.detail, LoggerEvent.cp)
+    if mn:
+        q = q.where(LoggerEvent.mn == mn)
+    if outcome:
+        q = q.where(LoggerEvent.outcome == outcome)
+    q = q.order_by(LoggerEvent.id.desc()).limit(limit)
+    return pd.DataFrame(session.execute(q).mappings().all(),
+                        columns=["at", "peer", "outcome", "mn", "qn", "cn", "detail", "cp"])
+
+
+def hj212_platform(*, engine: Engine, username: str = "hj212") -> hj212.Platform:
+    """What the listener needs, on the database: each upload stored in its own transaction, passwords checked
+    and events kept, each in a worker thread."""
 
     def store(message: hj212.Message) -> None:
         with transaction(engine) as session:
             ingest_hj212(session=session, message=message, username=username)
 
-    async def handle(message: hj212.Message) -> None:
+    def access(mn: str, password: str) -> hj212.Access:
+        with transaction(engine) as session:
+            return logger_access(session=session, mn=mn, password=password)
+
+    def record(event: hj212.ListenerEvent) -> None:
+        with transaction(engine) as session:
+            record_logger_event(session=session, event=event)
+
+    async def store_async(message: hj212.Message) -> None:
         await asyncio.to_thread(store, message)
 
-    return handle
+    async def access_async(mn: str, password: str) -> hj212.Access:
+        return await asyncio.to_thread(access, mn, password)
+
+    async def record_async(event: hj212.ListenerEvent) -> None:
+        await asyncio.to_thread(record, event)
+
+    return hj212.Platform(store=store_async, authenticate=access_async, record=record_async)
