@@ -152,9 +152,15 @@ def test_exports_use_the_licence_exactly_and_break_rules_are_flagged(ready: Sess
     assert usage["consumed_kg"] == 1000 and set(usage["uses"].event_id) == {1, 3}
     rules = dict(zip(*[licences.list_flags(session=ready)[c] for c in ("event_id", "rule")], strict=True))
     assert rules == {2: "beyond_licence", 4: "no_licence", 5: "destination_mismatch", 6: "unknown_licence"}
-    late = _exports([(7, code, "Germany", 1)], day=D(2026, 7, 1))
-    licences.apply_exports(session=ready, exports=late)
-    assert licences.list_flags(session=ready).set_index("event_id").rule[7] == "licence_not_valid"
+    late = _exports([(7, code, "Germany", 1)], day=D(2026, 7, 1))  # valid until 2026-06-01
+    early = _exports([(8, code, "Germany", 1)], day=D(2025, 5, 1))  # valid from 2025-06-02
+    licences.apply_exports(session=ready, exports=pd.concat([late, early]))
+    flags = licences.list_flags(session=ready).set_index("event_id")
+    assert flags.rule[7] == "licence_expired" and flags.rule[8] == "licence_not_valid"
+    assert flags.reason[7].startswith("licence expired") and "2026-06-01" in flags.detail[7]
+    assert list(licences.list_flags(session=ready, rule="beyond_licence").event_id) == [2]
+    with pytest.raises(InputError, match="rule"):
+        licences.list_flags(session=ready, rule="late")
 
 
 def test_concurrent_writers_never_overdraw_a_licence(ready: Session, db: Engine) -> None:
@@ -202,6 +208,46 @@ def test_the_ledger_import_applies_exports_to_licences_in_the_same_transaction(r
         flags = licences.list_flags(session=s)
         assert sorted(flags.rule) == ["beyond_licence", "no_licence"]
         assert "EXPORT-LICENCE" in flags.set_index("rule").detail["no_licence"]
+
+
+def test_flagged_ledger_exports_show_in_the_anomaly_scan_with_their_reason_and_alert_the_facility(
+        ready: Session, db: Engine) -> None:
+    from restrat.ledger import service as ledger
+
+    code = _approved(ready, quantity=150, destination="Japan")  # valid 2025-06-02 to 2026-06-01
+    events = simple_chain() + [
+        {"event_id": "OK", "kind": "export", "time": t(160), "facility": "SEP", "country": "Japan",
+         "licence_id": code, "inputs": [{"batch": "DY", "mass_kg": 100}]},
+        {"event_id": "OVER", "kind": "export", "time": t(161), "facility": "SEP", "country": "Japan",
+         "licence_id": code, "inputs": [{"batch": "DY", "mass_kg": 80}]},
+        {"event_id": "NONE", "kind": "export", "time": t(162), "facility": "SEP", "country": "Japan",
+         "inputs": [{"batch": "LACE", "mass_kg": 500}]},
+        {"event_id": "ELSEWHERE", "kind": "export", "time": t(163), "facility": "SEP", "country": "Korea",
+         "licence_id": code, "inputs": [{"batch": "DY", "mass_kg": 1}]},
+        {"event_id": "LATE", "kind": "export", "time": t(560), "facility": "SEP", "country": "Japan",
+         "licence_id": code, "inputs": [{"batch": "DY", "mass_kg": 1}]},
+    ]
+    with session_factory(db)() as s, s.begin():
+        import_events(session=s, frames=read_records(events), source_name="test")
+    with session_factory(db)() as s:
+        flags = licences.list_flags(session=s).set_index("uid")
+        assert flags.rule.to_dict() == {"OVER": "beyond_licence", "NONE": "no_licence",
+                                        "ELSEWHERE": "destination_mismatch", "LATE": "licence_expired"}
+        assert set(flags.facility) == {"SEP"} and str(flags.day["LATE"]) == "2026-07-15"
+        counts = licences.flag_counts(session=s).set_index("rule")
+        assert counts.exports.sum() == 4 and counts.kg["beyond_licence"] == pytest.approx(80.0)
+        found = ledger.scan(session=s)
+        exported = found[found.kind.str.startswith("export_")].set_index("kind")
+        assert set(exported.index) == {"export_beyond_licence", "export_no_licence", "export_destination_mismatch",
+                                       "export_licence_expired"}
+        assert exported.event_uids["export_no_licence"] == ["NONE"]
+        assert exported.rule["export_beyond_licence"].startswith("beyond the licensed quantity: exceeds what remains")
+        assert exported.facility_code.eq("SEP").all() and exported.unit.eq("kg").all()
+        stored = ledger.record_findings(session=s, findings=found, username="regulator")
+        s.commit()
+        latest = ledger.latest_findings(session=s)
+        assert latest["scan_id"] == stored["scan_id"] and latest["counts"]["export_no_licence"] == 1
+        assert stored["alerts"] >= 4  # each at the exporting facility, at least
 
 
 def test_content_rule_prices_chinese_origin_controlled_content_against_the_dated_threshold(ready: Session,

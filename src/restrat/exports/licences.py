@@ -27,6 +27,15 @@ from restrat.store.bulk import insert_rows, lookup
 REVIEW_WORKING_DAYS = 45
 VALIDITY_YEARS = {"single": 1, "general": 3}
 VALID_STATES = ("approved", "approved_with_conditions")
+# Why a ledger export was flagged, in the words the regulator reads (rule -> reason).
+FLAG_REASONS = {
+    "no_licence": "no licence: a controlled item exported without a licence reference",
+    "unknown_licence": "unknown licence: the reference names no licence",
+    "licence_expired": "licence expired: exported after the licence's validity ended (or the licence expired)",
+    "licence_not_valid": "licence not valid: not approved, revoked, or exported before its validity began",
+    "beyond_licence": "beyond the licensed quantity",
+    "destination_mismatch": "wrong destination: shipped to a country the licence does not name",
+}
 STATES = ("draft", "submitted", "under_review", "approved", "approved_with_conditions", "denied", "revoked",
           "expired")
 # Allowed transitions: (from, to) -> who may make it and whether a reason is required.
@@ -420,13 +429,18 @@ def apply_exports(*, session: Session, exports: pd.DataFrame) -> dict[str, int]:
     dest_ok = (ex.country.map(lambda c: country_code(str(c or ""))).to_numpy()
                == lic.destination.map(lambda c: country_code(str(c or "")) if isinstance(c, str) else None).to_numpy())
     valid = has_ref & found & in_state & in_dates & dest_ok
-    rule = np.select([~has_ref & need.to_numpy(), has_ref & ~found, has_ref & found & ~(in_state & in_dates),
+    ended = ((lic.state == "expired") | (lic.state.isin(VALID_STATES)
+                                         & (day.to_numpy() >= lic.valid_to + pd.Timedelta(days=1)))).to_numpy()
+    invalid = has_ref & found & ~(in_state & in_dates)
+    rule = np.select([~has_ref & need.to_numpy(), has_ref & ~found, invalid & ended, invalid,
                       has_ref & found & in_state & in_dates & ~dest_ok],
-                     ["no_licence", "unknown_licence", "licence_not_valid", "destination_mismatch"], "")
+                     ["no_licence", "unknown_licence", "licence_expired", "licence_not_valid",
+                      "destination_mismatch"], "")
     ref = ex.licence_ref
     period = " (valid " + lic.valid_from.dt.date.astype(str) + " to " + lic.valid_to.dt.date.astype(str) + ")"
     detail = np.select(
-        [rule == "no_licence", rule == "unknown_licence", rule == "licence_not_valid", rule == "destination_mismatch"],
+        [rule == "no_licence", rule == "unknown_licence", np.isin(rule, ["licence_expired", "licence_not_valid"]),
+         rule == "destination_mismatch"],
         ["controlled export without a licence: " + items,
          "licence " + ref + " does not exist",
          "licence " + ref + " is " + lic.state.fillna("").astype(str) + period + " on the export day",
@@ -500,12 +514,45 @@ def history(*, session: Session, code: str) -> list[models.LicenceEvent]:
                                 .order_by(models.LicenceEvent.id)))
 
 
-def list_flags(*, session: Session, limit: int = 1000) -> pd.DataFrame:
-    """Flagged exports, newest first."""
-    f = models.ExportFlag
-    return pd.DataFrame(session.execute(select(f.event_id, f.rule, f.licence_ref, f.kg, f.detail, f.at_epoch_s)
-                                        .order_by(f.at_epoch_s.desc()).limit(limit)).all(),
-                        columns=["event_id", "rule", "licence_ref", "kg", "detail", "at_epoch_s"])
+FLAG_COLUMNS = ["event_id", "uid", "facility", "day", "country", "rule", "reason", "licence_ref", "kg", "detail",
+                "at_epoch_s"]
+
+
+def list_flags(*, session: Session, rule: str | None = None, limit: int = 1000) -> pd.DataFrame:
+    """Flagged exports, newest first, with the ledger event (uid, facility, day, destination) and the reason;
+    optionally of one rule (see FLAG_REASONS)."""
+    if rule is not None and rule not in FLAG_REASONS:
+        raise InputError(Problem(field="rule", rule=f"must be one of {', '.join(FLAG_REASONS)}", value=rule))
+    where = "WHERE x.rule = :rule " if rule else ""
+    rows = session.execute(text(
+        "SELECT x.event_id, e.uid, f.code, x.at_epoch_s, e.country, x.rule, x.licence_ref, x.kg, x.detail "
+        "FROM export_flag x LEFT JOIN ledger_event e ON e.id = x.event_id LEFT JOIN facility f ON f.id = e.facility_id "
+        f"{where}ORDER BY x.at_epoch_s DESC, x.event_id DESC LIMIT :n"), {"rule": rule, "n": limit}).all()
+    out = pd.DataFrame(rows, columns=["event_id", "uid", "facility", "at_epoch_s", "country", "rule", "licence_ref",
+                                      "kg", "detail"])
+    out["day"] = pd.to_datetime(out.at_epoch_s.astype("int64"), unit="s").dt.date
+    out["reason"] = out.rule.map(FLAG_REASONS).fillna(out.rule)
+    return out[FLAG_COLUMNS]
+
+
+def flag_counts(*, session: Session) -> pd.DataFrame:
+    """Flagged exports per rule: how many and how many kg, with the reason."""
+    rows = session.execute(text("SELECT rule, COUNT(*), COALESCE(SUM(kg), 0) FROM export_flag GROUP BY rule "
+                                "ORDER BY COUNT(*) DESC, rule")).all()
+    out = pd.DataFrame(rows, columns=["rule", "exports", "kg"])
+    out["reason"] = out.rule.map(FLAG_REASONS).fillna(out.rule)
+    return out
+
+
+def ledger_findings(*, session: Session) -> pd.DataFrame:
+    """The flagged ledger exports as ledger anomaly findings (kind export_<rule>; the columns of
+    restrat.ledger.anomalies.COLUMNS), so the regulator's anomaly scan and its alerts show them."""
+    flags = list_flags(session=session, limit=10**9)
+    flags = flags[flags.uid.notna()]
+    return pd.DataFrame({"kind": "export_" + flags.rule, "rule": flags.reason + ": " + flags.detail,
+                         "event_uids": [[u] for u in flags.uid], "facility_code": flags.facility,
+                         "size": flags.kg.astype(float), "unit": "kg"},
+                        columns=["kind", "rule", "event_uids", "facility_code", "size", "unit"])
 
 
 def licence_lines(*, session: Session, code: str) -> list[models.LicenceLine]:

@@ -137,11 +137,21 @@ def events(*, session: Session, facility: str | None = None, kind: str | None = 
              "licence_ref": r[8], "country": r[9], "import_id": r[10]} for r in rows]
 
 
-def scan(*, session: Session) -> pd.DataFrame:
-    """Run the anomaly scan over the whole ledger (see docs/ledger-anomalies.md)."""
-    from restrat.ledger import anomalies
+# Findings other capabilities keep about ledger events, added to every scan: each "module:function" takes the
+# session and returns a table with the columns of anomalies.COLUMNS (event uids resolved). Imported when the scan
+# runs, as in ledger/consumers.py, so the ledger does not depend on them.
+FINDING_SOURCES: tuple[str, ...] = ("restrat.exports.licences:ledger_findings",)
 
-    return anomalies.scan(anomalies.load_tables(session=session))
+
+def scan(*, session: Session) -> pd.DataFrame:
+    """Run the anomaly scan over the whole ledger (see docs/ledger-anomalies.md), with the findings of
+    FINDING_SOURCES (exports flagged against their licence)."""
+    from restrat.ledger import anomalies
+    from restrat.ledger.consumers import _resolve
+
+    found = anomalies.scan(anomalies.load_tables(session=session))
+    parts = [f for f in (found, *(_resolve(t)(session=session) for t in FINDING_SOURCES)) if len(f)]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else (parts[0] if parts else found)
 
 
 _ALERTS_FOR_SCAN = text(
