@@ -121,6 +121,19 @@ def test_a_price_jump_next_year_makes_stocks_worth_holding_and_the_whole_horizon
     assert sol.price[1, 0, 0] / 1.05 == pytest.approx(sol.price[0, 0, 0] + 1.0, rel=1e-4)
 
 
+def test_a_price_jump_mid_horizon_links_only_the_years_around_it_and_equals_the_joint_solution() -> None:
+    # demand is high in years 1-2, low in 3-4 and high again in 5-6: stock bought in the low years is carried into
+    # year 5, but nothing is worth carrying out of the high years 1-2 into the low ones
+    inp = market(years=6, slope=1.0, capacity=40.0, stock_max=1e6, hold=1.0)
+    inp.alpha[:, :2] = 300.0
+    inp.alpha[:, 4:] = 300.0
+    linked, joint = solve(inp), solve(inp, joint=True)
+    assert linked.method == "linked years" and len(linked.linked) == 1 and linked.linked[0].startswith("2027-")
+    assert linked.stock[3, 0, 0] > 1.0 and linked.stock[:2, 0, 0] == pytest.approx([0.0, 0.0], abs=1e-9)
+    assert linked.price == pytest.approx(joint.price, rel=1e-5)
+    assert linked.objective == pytest.approx(joint.objective, rel=1e-7)
+
+
 def test_infeasible_stockpile_target_names_the_conflicting_constraints() -> None:
     inp = market(capacity=10.0, stock_max=1e6)
     inp.stock_min[:, :, 0] = 50.0  # a 50 t stockpile from a 10 t mine in the first year

@@ -153,3 +153,28 @@ def test_run_page_draws_its_charts_in_chromium(server: str, page, tmp_path: Path
     assert page.locator("#market-prices .scatterlayer .trace").count() >= 9 * 3
     assert page.locator("#market-supply .scatterlayer .trace").count() >= 5
     page.screenshot(path=str(tmp_path / "market-run.png"), full_page=True)
+
+
+def test_the_demo_shows_the_baseline_and_example_scenarios_before_anyone_runs_one(demo_db: Engine) -> None:
+    from restrat.market.demo import DEMO_SCENARIOS
+
+    client = TestClient(create_app(demo_db))
+    r = client.post("/login", data={"username": "analyst", "password": "analyst-demo", "next": "/market"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    home = client.get("/market").text
+    token = client.post("/api/v1/auth/token", data={"username": "analyst", "password": "analyst-demo"}).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    runs = client.get("/api/v1/market/runs", headers=headers).json()
+    assert sorted(x["scenario"] for x in runs) == sorted(DEMO_SCENARIOS)
+    for name in DEMO_SCENARIOS:
+        assert name in home
+    cut = next(x for x in runs if x["scenario"] == "medium_heavy_export_cut")
+    detail = client.get(f"/api/v1/market/runs/{cut['id']}", headers=headers).json()
+    price = {(p["element"], p["market"]): p["price_usd_per_kg"] for p in detail["prices"] if p["year"] == 2027}
+    # the cut opens a price gap between China and outside for a controlled element, not for an uncontrolled one
+    assert price["Dy", "rest_of_world"] > price["Dy", "china"] + 5
+    assert price["Nd", "rest_of_world"] == pytest.approx(price["Nd", "china"], abs=0.01)
+    page_ = client.get(f"/market/runs/{cut['id']}").text
+    for chart in ("market-prices", "market-supply", "market-indicators"):
+        assert chart in page_

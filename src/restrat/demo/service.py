@@ -22,6 +22,7 @@ from restrat.ledger import service as ledger
 from restrat.ledger import synth
 from restrat.ledger.format import frames_from_table
 from restrat.ledger.importer import import_events
+from restrat.market import demo as market_demo
 from restrat.quota import demo as quota_demo
 from restrat.quota import models as quota_models
 from restrat.registry import models as registry_models
@@ -251,6 +252,8 @@ def seed_demo(*, session: Session, seed: int = 7, progress: Callable[[str], None
     counts.update(seed_demo_prices(session=session, seed=seed))
     step("technology innovation")
     counts.update(technology_demo.seed(session=session))
+    step("market scenarios")
+    counts.update(market_demo.seed(session=session))
     auth.audit(session=session, username="system", action="seed", entity="database", detail=counts)
     return counts
 

@@ -127,7 +127,7 @@ class Layout:
 class Solution:
     """Primal values per year (arrays shaped (T, n)), prices (T, E, M) and the caps' shadow values."""
 
-    method: str  # 'by year' (year blocks, linking rows verified) or 'joint' (the whole horizon at once)
+    method: str  # 'by year' (one block per year), 'linked years' (some years solved together) or 'joint'
     objective: float
     x: np.ndarray
     y: np.ndarray
@@ -137,6 +137,7 @@ class Solution:
     price: np.ndarray  # (T, E, M) USD/kg, NaN where an element is not traded in a market
     cap_duals: dict[str, np.ndarray]
     layout: Layout
+    linked: tuple[str, ...] = ()  # the blocks of years solved together, e.g. ('2025-2028',)
 
 
 class Infeasible(Exception):
@@ -215,6 +216,7 @@ class Built:
     cap_rows: dict[str, np.ndarray]
     layout: Layout
     discount: np.ndarray
+    years: np.ndarray  # the calendar years, (T,)
 
 
 def aggregate_demand(inp: Inputs, lay: Layout) -> tuple[np.ndarray, np.ndarray]:
@@ -335,7 +337,8 @@ def build(inp: Inputs) -> Built:
     col_hi[:, off["i"] + idle] = inp.stock0.ravel()[idle][None, :]
     return Built(c=c, hessian=hess, a=a, row_lo=np.full(len(row_hi), -INF), row_hi=row_hi, col_lo=col_lo.ravel(),
                  col_hi=col_hi.ravel(), row_names=names, row_year=np.concatenate(years_of),
-                 clearing_rows=clearing_rows, cap_rows=cap_rows, layout=lay, discount=disc)
+                 clearing_rows=clearing_rows, cap_rows=cap_rows, layout=lay, discount=disc,
+                 years=np.asarray(inp.years))
 
 
 _BANNER_SHOWN = threading.Lock()
@@ -434,59 +437,117 @@ def _check(h: highspy.Highs, built: Built) -> None:
         raise RuntimeError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
 
 
-def _solve_joint(built: Built) -> tuple[np.ndarray, np.ndarray, float]:
-    h = _highs(built.a, built.c, built.hessian, built.col_lo, built.col_hi, built.row_lo, built.row_hi)
+def _use_columns(built: Built, n_t: int) -> tuple[np.ndarray, np.ndarray]:
+    """Over `n_t` consecutive years from year 0: each substitute column z and the use column q of its (element,
+    market), as positions in those years' variable vector."""
+    lay = built.layout
+    n, off = lay.per_year, lay.offsets()
+    first = n * np.arange(n_t)[:, None]
+    z_cols = (first + off["z"] + np.arange(lay.n_z)[None, :]).ravel()
+    q_of_z = (first + off["q"] + lay.seg_clearing[None, :]).ravel()
+    keep = np.tile(lay.seg_clearing >= 0, n_t)
+    return z_cols[keep], q_of_z[keep]
+
+
+def _solve_qp(a: sp.spmatrix, c: np.ndarray, hessian: sp.spmatrix, col_lo: np.ndarray, col_hi: np.ndarray,
+              row_lo: np.ndarray, row_hi: np.ndarray, z_cols: np.ndarray, q_of_z: np.ndarray,
+              built: Built) -> tuple[np.ndarray, np.ndarray, float]:
+    """Solve the QP with HiGHS after a change of variables: each element use q is replaced by the demand served
+    u = q + sum of its substitutes z (x = M x'), so the demand term, a dense block over (q, z) of every (element,
+    market), becomes one diagonal entry, and q >= 0 becomes the row u - sum z >= 0. The feasible set and the optimum
+    are the same; HiGHS's active-set QP solver needs about a quarter fewer iterations. Returns the primal values in
+    the original variables, the duals of the original rows and the objective."""
+    n_cols, n_rows = a.shape[1], a.shape[0]
+    m = (sp.identity(n_cols, format="csr")
+         + sp.csr_matrix((-np.ones(len(z_cols)), (q_of_z, z_cols)), shape=(n_cols, n_cols))).tocsc()
+    q_cols = np.unique(q_of_z)
+    a2 = sp.vstack([a @ m, m[q_cols]], format="csc")
+    h2 = (m.T @ hessian @ m).tocsc()
+    lo2, hi2 = col_lo.copy(), col_hi.copy()
+    lo2[q_cols], hi2[q_cols] = 0.0, INF  # u >= 0 follows from q >= 0 and z >= 0; q's own bounds become rows
+    h = _highs(a2, m.T @ c, h2, lo2, hi2, np.concatenate([row_lo, col_lo[q_cols]]),
+               np.concatenate([row_hi, col_hi[q_cols]]))
     h.run()
     _check(h, built)
     sol = h.getSolution()
-    return np.asarray(sol.col_value), np.asarray(sol.row_dual), float(h.getInfo().objective_function_value)
+    return (m @ np.asarray(sol.col_value), np.asarray(sol.row_dual)[:n_rows],
+            float(h.getInfo().objective_function_value))
 
 
-def _solve_by_year(built: Built, n_t: int) -> tuple[np.ndarray, np.ndarray, float] | None:
-    """Solve the year blocks one after another with stocks held at their lower bounds.
+def _solve_joint(built: Built) -> tuple[np.ndarray, np.ndarray, float]:
+    n_t = len(built.discount)
+    z_cols, q_of_z = _use_columns(built, n_t)
+    return _solve_qp(built.a, built.c, built.hessian, built.col_lo, built.col_hi, built.row_lo, built.row_hi,
+                     z_cols, q_of_z, built)
 
-    Returns None when the result is not optimal for the whole horizon: a cumulative cap would be broken, or
-    holding stock into next year would pay (discounted next-year price above this year's price plus holding cost),
-    which are the only links between years."""
-    n = built.layout.per_year
-    off = built.layout.offsets()
+
+def _solve_block(built: Built, a_csc: sp.csc_matrix, h_csc: sp.csc_matrix, first: int, last: int,
+                 opening: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Solve years first..last as one QP: stocks free inside the block, the last year's stock held at its lower
+    bound (nothing carried out of the block), `opening` (the year before's stock, held at its lower bound) entering
+    the first year's clearing rows. Returns the block's columns, its rows, their values and duals, the objective."""
     lay = built.layout
+    n, off = lay.per_year, lay.offsets()
+    cols = np.arange(first * n, (last + 1) * n)
+    rows = np.flatnonzero((built.row_year >= first) & (built.row_year <= last))
+    a = a_csc[:, cols][rows]
+    lo, hi = built.col_lo[cols], built.col_hi[cols].copy()
+    hi[(last - first) * n + off["i"]:] = lo[(last - first) * n + off["i"]:]
+    row_hi = built.row_hi[rows].copy()
+    if first > 0 and opening is not None:
+        row_hi -= a_csc[:, (first - 1) * n + off["i"]:first * n][rows] @ opening
+    z_cols, q_of_z = _use_columns(built, last - first + 1)
+    x, d, obj = _solve_qp(a, built.c[cols], h_csc[:, cols][cols], lo, hi, built.row_lo[rows],
+                          row_hi, z_cols, q_of_z, built)
+    return cols, rows, np.concatenate([x, d]), obj
+
+
+def _solve_by_year(built: Built, n_t: int
+                   ) -> tuple[np.ndarray, np.ndarray, float, str, tuple[str, ...]] | None:
+    """Solve the horizon in blocks of years, starting with one block per year, linking blocks where it pays.
+
+    At a block's last year the stock is held at its lower bound (the stockpile target), so blocks are independent.
+    The result is optimal for the whole horizon when no block boundary would rather carry stock: the discounted
+    price next year is at most this year's price plus the holding cost (the reduced cost of that stock variable).
+    Blocks whose boundary fails that test are merged and solved again as one QP, until every boundary passes.
+    Returns None when a cumulative cap (reserves) would be broken: then the whole horizon is solved at once."""
+    lay = built.layout
+    n, off = lay.per_year, lay.offsets()
     col = np.empty(n * n_t)
     dual = np.zeros(len(built.row_hi))
-    a = built.a.tocsc()
-    hess = built.hessian.tocsc()
-    lo, hi = built.col_lo.copy(), built.col_hi.copy()
+    starts = list(range(n_t))  # first year of each block
+    solved: dict[tuple[int, int], float] = {}
     stock_cols = (np.arange(n_t)[:, None] * n + off["i"] + np.arange(lay.n_i)[None, :]).ravel()
-    hi[stock_cols] = lo[stock_cols]
-    objective = 0.0
-    for t in range(n_t):
-        cols = slice(t * n, (t + 1) * n)
-        rows = np.flatnonzero(built.row_year == t)
-        sub = a[:, cols][rows]
-        row_hi = built.row_hi[rows].copy()
-        if t > 0:  # last year's stock enters this year's clearing rows as a known quantity
-            prev = a[rows][:, (t - 1) * n + off["i"]:t * n]
-            row_hi -= prev @ col[(t - 1) * n + off["i"]:t * n]
-        h = _highs(sub, built.c[cols], hess[cols, cols], lo[cols], hi[cols], built.row_lo[rows], row_hi)
-        h.run()
-        _check(h, built)
-        sol = h.getSolution()
-        col[cols] = sol.col_value
-        dual[rows] = sol.row_dual
-        objective += float(h.getInfo().objective_function_value)
-    spanning = np.flatnonzero(built.row_year < 0)
-    if len(spanning) and np.any(built.a[spanning] @ col > built.row_hi[spanning] + 1e-7):
-        return None
-    # reduced cost of holding one more unit from t to t+1 (discounted holding cost + price now - price next year)
-    price = -dual[built.clearing_rows]  # discounted prices (T, n_clearing)
     hold = built.c[stock_cols].reshape(n_t, lay.n_i)
     room = (built.col_hi[stock_cols] > built.col_lo[stock_cols] + 1e-9).reshape(n_t, lay.n_i)
     traded = lay.stock_clearing >= 0
     pos = lay.stock_clearing[traded]
-    gain = price[1:, pos] - price[:-1, pos] - hold[:-1][:, traded]
-    if np.any((gain > 1e-6 * (1.0 + np.abs(price[1:, pos]))) & room[:-1][:, traded]):
-        return None
-    return col, dual, objective
+    spanning = np.flatnonzero(built.row_year < 0)
+    a_csc, h_csc = built.a.tocsc(), built.hessian.tocsc()
+    while True:
+        ends = starts[1:] + [n_t]
+        for first, stop in zip(starts, ends, strict=True):
+            if (first, stop - 1) in solved:
+                continue
+            opening = built.col_lo[(first - 1) * n + off["i"]:first * n] if first > 0 else None
+            cols, rows, values, obj = _solve_block(built, a_csc, h_csc, first, stop - 1, opening)
+            col[cols], dual[rows] = values[:len(cols)], values[len(cols):]
+            solved[(first, stop - 1)] = obj
+        if len(spanning) and np.any(built.a[spanning] @ col > built.row_hi[spanning] + 1e-7):
+            return None
+        price = -dual[built.clearing_rows]  # discounted prices (T, n_clearing)
+        gain = price[1:, pos] - price[:-1, pos] - hold[:-1][:, traded]
+        pays = np.any((gain > 1e-6 * (1.0 + np.abs(price[1:, pos]))) & room[:-1][:, traded], axis=1)
+        link = {t + 1 for t in np.flatnonzero(pays)} & set(starts[1:])  # blocks starting at t+1 join the one before
+        if not link:
+            break
+        starts = [s for s in starts if s not in link]
+    ends = starts[1:] + [n_t]
+    objective = sum(solved[(first, stop - 1)] for first, stop in zip(starts, ends, strict=True))
+    years = built.years
+    linked = tuple(f"{years[a]}-{years[b - 1]}" for a, b in zip(starts, ends, strict=True) if b - a > 1)
+    method = "joint" if len(starts) == 1 and n_t > 1 else "linked years" if linked else "by year"
+    return col, dual, objective, method, linked
 
 
 def solve(inp: Inputs, *, joint: bool = False) -> Solution:
@@ -497,11 +558,9 @@ def solve(inp: Inputs, *, joint: bool = False) -> Solution:
     built = build(inp)
     n_t = len(inp.years)
     found = None if joint else _solve_by_year(built, n_t)
-    method = "by year"
     if found is None:
-        found = _solve_joint(built)
-        method = "joint"
-    col, dual, objective = found
+        found = (*_solve_joint(built), "joint", (f"{inp.years[0]}-{inp.years[-1]}",))
+    col, dual, objective, method, linked = found
     lay = built.layout
     off = lay.offsets()
     col = col.reshape(n_t, -1)
@@ -516,4 +575,5 @@ def solve(inp: Inputs, *, joint: bool = False) -> Solution:
         cap_duals[name] = d / built.discount if len(rows) == n_t else d
     return Solution(method=method, objective=objective, x=col[:, :off["y"]], y=col[:, off["y"]:off["q"]],
                     q=col[:, off["q"]:off["z"]], z=col[:, off["z"]:off["i"]],
-                    stock=col[:, off["i"]:].reshape(n_t, n_e, n_m), price=price, cap_duals=cap_duals, layout=lay)
+                    stock=col[:, off["i"]:].reshape(n_t, n_e, n_m), price=price, cap_duals=cap_duals, layout=lay,
+                    linked=linked)
