@@ -178,8 +178,10 @@ def parse(data: dict[str, Any], *, base: Base, source: str = "") -> Scenario:
             if section == "export_control":
                 form = body.get("form", "oxide")
                 if form not in ("oxide", "concentrate"):
-                    problems.append(Problem(field=f"{where}.form", rule="must be 'oxide' or 'concentrate'",
-                                            value=form))
+                    problems.append(Problem(field=f"{where}.form", rule="must be 'oxide' or 'concentrate'" + (
+                        " (finished magnets and metals are not traded forms in the model: their element content"
+                        " trades as oxide; see docs/market.md, Product forms)" if form in ("magnet", "magnets", "metal",
+                                                                                      "alloy") else ""), value=form))
                 if sum(k in body for k in ("tonnes", "ban", "cut")) != 1:
                     problems.append(Problem(field=where, rule="give exactly one of tonnes, ban or cut"))
                 dest = body.get("to", [])
