@@ -46,6 +46,7 @@ app.add_typer(exports_cli.app, name="exports")
 app.add_typer(environment_cli.app, name="environment")
 app.add_typer(quota_cli.app, name="quota")
 app.add_typer(industry_cli.app, name="industry")
+app.add_typer(industry_cli.report_app, name="report")
 app.add_typer(association_cli.app, name="association")
 app.add_typer(technology_cli.app, name="technology")
 
