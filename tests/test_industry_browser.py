@@ -26,3 +26,32 @@ def test_cluster_map_and_price_index_draw(page, server: str) -> None:  # type: i
     page.goto(server + "/association")
     page.wait_for_selector("#index-chart .scatterlayer .trace", timeout=30_000)
     assert "suppressed (disclosure control)" in page.locator("table").last.inner_text()
+
+
+def test_value_chain_sankeys_draw_side_by_side(page, server: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    page.goto(server + "/industry/value-chain")
+    page.wait_for_selector("#value-sankey .sankey .sankey-node", timeout=30_000)
+    page.wait_for_selector("#mass-sankey .sankey .sankey-node", timeout=30_000)
+    labels = page.evaluate("() => document.getElementById('value-sankey').data[0].node.label")
+    assert "value added" in labels and "Mining and beneficiation" in labels
+    value_box = page.locator("#value-sankey").bounding_box()
+    mass_box = page.locator("#mass-sankey").bounding_box()
+    assert abs(value_box["y"] - mass_box["y"]) < 5 and mass_box["x"] > value_box["x"] + value_box["width"] / 2
+
+
+def test_scorecard_page_from_the_navigation_draws_indicator_charts(page, server: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    page.click("nav.sidenav a[href='/scorecard']")
+    page.wait_for_selector("#ind-hhi_separation_quota .barlayer .point", timeout=30_000)
+    year = page.locator("input[name=year]").input_value()
+    assert page.locator("section.scorecard-aspect").count() == 7
+    drawn = page.locator(".scorecard-aspect .js-plotly-plot").count()
+    assert drawn == page.locator(".scorecard-aspect [data-figure]").count() and drawn >= 10
+    recycling = page.locator("[data-indicator=recycling_rate_pct]").inner_text()
+    assert f"No data for {year}" in recycling and "no scrap generated" in recycling
+    page.fill("input[name=year]", "2024")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_selector("#ind-national_mining_quota_t .barlayer .point", timeout=30_000)
+    assert "270,000 t REO in 2024" in page.locator("[data-indicator=national_mining_quota_t]").inner_text()
+    page.goto(server + "/aspects/5")
+    page.click("a[href='/scorecard#aspect-5']")
+    page.wait_for_selector("#aspect-5", timeout=30_000)

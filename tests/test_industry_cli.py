@@ -53,3 +53,14 @@ def test_value_chain_on_an_empty_ledger_and_a_bad_price_file(cli_db, capsys, tmp
     assert run(["industry", "value-chain", "--prices", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "row 2, field 'factor_of_oxide_value'" in err
+
+
+def test_strategy_report_writes_a_file_and_says_what_has_no_data(cli_db, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "strategy.html"
+    assert run(["report", "strategy", "--year", "2024", "--span", "2", "--out", str(out), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert out.exists() and "Strategy scorecard 2024" in out.read_text(encoding="utf-8")
+    quota = [r for r in rows if r["indicator"] == "hhi_separation_quota"]
+    assert [r["year"] for r in quota] == [2023, 2024] and all(r["value"] > 0 for r in quota)
+    assert all(r["note"] for r in rows if r["value"] is None)
+    assert run(["report", "strategy", "--year", "1700", "--out", str(out)]) == 2

@@ -126,3 +126,37 @@ def value_chain(by: str = typer.Option("national", "--by", help="national, count
          columns=key + ["year", "to_stage", "multiplier", "note"])
     emit(parts["structure"], as_json=False, title="Product structure",
          columns=key + ["year", "structure", "reo_t", "share_reo_pct", "share_value_pct"])
+
+
+report_app = typer.Typer(help="Reports as standalone HTML files (charts inlined, open offline).",
+                         no_args_is_help=True)
+
+
+@report_app.command("strategy")
+def strategy_report(year: int = typer.Option(..., "--year", help="Report year."),
+                    out: Path = typer.Option(..., "--out", dir_okay=False, help="HTML file to write."),
+                    span: int = typer.Option(5, "--span", help="Years shown, ending with --year."),
+                    as_json: bool = typer.Option(False, "--json", help="Also print the indicator table as JSON.")
+                    ) -> None:
+    """The strategy scorecard: indicators for each of the seven strategy aspects over the years up to --year, one
+    page with a chart per indicator; an indicator without data says so."""
+    from restrat.industry import report, scorecard, service
+    from restrat.store.db import get_engine
+
+    with session() as s:
+        table = scorecard.scorecard(session=s, year=year, span=span)
+    url = get_engine().url.render_as_string(hide_password=True)
+    path = report.write_report(table, year=year, out=out, database=url)
+    if as_json:
+        emit(service.records(table), as_json=True)
+        return
+    now = table[table.year == year]
+    emit(service.records(now.round(2)), as_json=False, title=f"Strategy scorecard {year}",
+         columns=["aspect", "label", "value", "unit", "note"])
+    out_console(f"wrote {path}")
+
+
+def out_console(message: str) -> None:
+    from restrat.cli_support import err
+
+    err.print(message)

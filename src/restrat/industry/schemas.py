@@ -152,3 +152,18 @@ class ValueChainOut(BaseModel):
     multipliers: list[MultiplierOut]
     structure: list[StructureOut]
     stage_prices: list[StagePriceOut]
+
+
+class ScorecardRowOut(BaseModel):
+    """One indicator in one year; value None (with a note) where the data are absent."""
+
+    aspect: int
+    indicator: str
+    label: str
+    unit: str
+    better: str = Field(description="higher, lower or blank (no direction)")
+    year: int
+    value: float | None
+    status: str = Field(description="status of the source row where it has one (seen, recalled)")
+    note: str
+    source: str

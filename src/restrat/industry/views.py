@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from restrat.api.deps import current_user, get_session
 from restrat.auth import models as auth_models
 from restrat.errors import Forbidden, InputError
-from restrat.industry import clusters, service
+from restrat.industry import clusters, report, scorecard, service
 from restrat.industry.schemas import (
     AccessCheckOut,
     ClusterOut,
@@ -20,6 +20,7 @@ from restrat.industry.schemas import (
     IntegrationOut,
     MergerIn,
     MergerOut,
+    ScorecardRowOut,
     ValueChainOut,
 )
 from restrat.store.limits import time_limit
@@ -100,6 +101,14 @@ def value_chain(by: str = Query("national", description="national, country, grou
         result = service.value_chain(session=session, by=by, years=year, eps_km=eps_km, min_samples=min_samples)
     return {"by": by, **{k: service.records(result[k]) for k in ("stages", "multipliers", "structure",
                                                                   "stage_prices")}}
+
+
+@router.get("/scorecard", response_model=list[ScorecardRowOut],
+            summary="Strategy scorecard: indicators per strategy aspect over the years up to `year`")
+def strategy_scorecard(year: int = Query(..., description="Report year"),
+                       span: int = Query(5, ge=1, le=30, description="Years shown, ending with `year`"),
+                       session: Session = Depends(get_session)) -> list[dict[str, Any]]:
+    return service.records(scorecard.scorecard(session=session, year=year, span=span))
 
 
 # ---- web pages ----------------------------------------------------------------------------------------------------
@@ -221,3 +230,17 @@ def value_chain_page(request: Request, by: str = "national", year: int | None = 
                                               if len(result["multipliers"]) else result["multipliers"]),
                   structure=service.records(structure[structure.year == shown] if len(structure) else structure),
                   prices=service.records(prices), oxide_years=sorted(result["oxide_prices"].year.unique().tolist()))
+
+
+@pages.get("/scorecard", response_class=HTMLResponse)
+def scorecard_page(request: Request, year: str | None = None, session: Session = Depends(get_session),
+                   user: auth_models.User = Depends(page_user)) -> Response:
+    error, shown = None, dt.date.today().year
+    try:
+        shown = int(year) if year else shown
+        scorecard.check_request(shown, 5)
+    except (ValueError, InputError):
+        error, shown = f"{year!r} is not a year this scorecard covers; showing {dt.date.today().year}.", \
+            dt.date.today().year
+    table = scorecard.scorecard(session=session, year=shown)
+    return render(request, "industry/scorecard.html", user=user, error=error, **report.context(table, year=shown))

@@ -189,3 +189,27 @@ def structure_chart(structure: pd.DataFrame, *, key: str | None) -> dict[str, An
                      yaxis={"autorange": "reversed"})
     layout["margin"]["l"] = 160
     return {"data": traces, "layout": layout}
+
+
+def indicator_chart(rows: pd.DataFrame, *, year: int) -> dict[str, Any]:
+    """One scorecard indicator over the years: bars for years with a value, the report year darker; years
+    without data are left empty and named in the hover of an empty marker on the axis."""
+    rows = rows.sort_values("year")
+    has = rows[rows.value.notna()]
+    missing = rows[rows.value.isna()]
+    unit = str(rows.unit.iloc[0]) if len(rows) else ""
+    colours = ["#1f4e79" if int(y) == year else "#8fb3d9" for y in has.year]
+    traces: list[dict[str, Any]] = [{
+        "type": "bar", "x": [int(y) for y in has.year], "y": [_clean(float(v)) for v in has.value],
+        "marker": {"color": colours}, "name": unit,
+        "hovertemplate": "%{x}: %{y:,.4~g} " + unit + "<extra></extra>"}]
+    if len(missing):
+        traces.append({"type": "scatter", "mode": "markers", "x": [int(y) for y in missing.year],
+                       "y": [0] * len(missing), "marker": {"symbol": "x-thin-open", "size": 9, "color": "#b3261e"},
+                       "name": "no data", "customdata": list(missing.note),
+                       "hovertemplate": "%{x}: %{customdata}<extra></extra>"})
+    layout = _layout(190, showlegend=False, bargap=0.35,
+                     xaxis={"tickmode": "array", "tickvals": [int(y) for y in rows.year], "tickformat": "d"},
+                     yaxis={"gridcolor": "#eee", "rangemode": "tozero", "tickformat": "~s"})
+    layout["margin"] = {"l": 44, "r": 8, "t": 8, "b": 28}
+    return {"data": traces, "layout": layout}
