@@ -123,3 +123,24 @@ def test_evaluating_a_stream_equals_combining_its_parts(stream: tuple, averaging
     a = ev.evaluate(key[first], t[first], value[first], period_s=period, segments=seg)
     b = ev.evaluate(key[~first], t[~first], value[~first], period_s=period, segments=seg)
     assert _canonical(ev.combine(a, b)) == _canonical(whole)
+
+
+def test_combining_parts_where_a_series_is_absent_keeps_typed_columns_and_warns_nothing() -> None:
+    import warnings
+
+    seg = _segments([(0, 0, 10 * D, np.nan, 10.0), (1, 0, 10 * D, np.nan, 10.0)])
+    period = np.zeros(2, np.int64)
+    a = ev.evaluate(np.array([0, 0]), np.array([0, H]), np.array([11.0, 12.0]), period_s=period, segments=seg)
+    b = ev.evaluate(np.array([1]), np.array([2 * H]), np.array([5.0]), period_s=period, segments=seg)
+    empty = ev.evaluate(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), period_s=period, segments=seg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        both = ev.combine(ev.combine(a, empty), b)
+        again = ev.combine(empty, both)
+    for result in (both, again):
+        s = result.series
+        assert s.dtypes.to_dict() == {"key": np.int64, "evaluated": np.int64, "exceeded": np.int64,
+                                      "unlimited": np.int64, "first_t": np.int64, "first_exceed": np.bool_,
+                                      "last_t": np.int64, "last_exceed": np.bool_}
+        assert s.values.tolist() == [[0, 2, 2, 0, 0, True, H, True], [1, 1, 0, 0, 2 * H, False, 2 * H, False]]
+        assert result.episodes[["key", "start", "end", "values"]].values.tolist() == [[0, 0, H, 2]]

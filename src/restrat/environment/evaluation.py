@@ -152,30 +152,45 @@ def _episodes(key: np.ndarray, t: np.ndarray, value: np.ndarray, low: np.ndarray
         "limit_high": high[peak_rows], "limit_low": low[peak_rows]})
 
 
-def _flag(values: pd.Series) -> np.ndarray:
-    """A boolean column that lost its dtype to reindexing, with missing as False."""
-    return values.astype("boolean").fillna(False).to_numpy(bool)
+# The values a series has in a part of the stream where it does not appear: nothing evaluated, no first or last
+# evaluated value (time -1), no exceedance.
+_ABSENT: dict[str, tuple[object, type]] = {"evaluated": (0, np.int64), "exceeded": (0, np.int64),
+                                           "unlimited": (0, np.int64), "first_t": (-1, np.int64),
+                                           "first_exceed": (False, np.bool_), "last_t": (-1, np.int64),
+                                           "last_exceed": (False, np.bool_)}
+
+
+def _align(series: pd.DataFrame, keys: np.ndarray) -> dict[str, np.ndarray]:
+    """The series columns at keys, typed, with the _ABSENT values for keys not in series. (Reindexing the
+    frame instead turns integer columns into floats and boolean ones into objects holding NaN.)"""
+    pos = pd.Index(series.key.to_numpy(np.int64)).get_indexer(keys)
+    present = pos >= 0
+    out = {}
+    for col, (absent, dtype) in _ABSENT.items():
+        values = series[col].to_numpy(dtype)
+        out[col] = np.where(present, values[np.maximum(pos, 0)], absent).astype(dtype) if len(values) else \
+            np.full(len(keys), absent, dtype=dtype)
+    return out
 
 
 def combine(first: Evaluation, second: Evaluation) -> Evaluation:
     """The evaluation of two consecutive parts of one stream (second starts after first ends, cut at period
     boundaries): counts add, and an episode running at the end of first continues into second."""
-    a, b = first.series.set_index("key"), second.series.set_index("key")
-    keys = a.index.union(b.index)
-    a, b = a.reindex(keys), b.reindex(keys)
-    a_has, b_has = a.evaluated.fillna(0) > 0, b.evaluated.fillna(0) > 0
+    keys = np.union1d(first.series.key.to_numpy(np.int64), second.series.key.to_numpy(np.int64))
+    a, b = _align(first.series, keys), _align(second.series, keys)
+    a_has, b_has = a["evaluated"] > 0, b["evaluated"] > 0
     series = pd.DataFrame({
-        "key": keys.to_numpy(np.int64),
-        "evaluated": (a.evaluated.fillna(0) + b.evaluated.fillna(0)).to_numpy(np.int64),
-        "exceeded": (a.exceeded.fillna(0) + b.exceeded.fillna(0)).to_numpy(np.int64),
-        "unlimited": (a.unlimited.fillna(0) + b.unlimited.fillna(0)).to_numpy(np.int64),
-        "first_t": np.where(a_has, a.first_t, b.first_t.fillna(-1)).astype(np.int64),
-        "first_exceed": np.where(a_has, _flag(a.first_exceed), _flag(b.first_exceed)).astype(bool),
-        "last_t": np.where(b_has, b.last_t, a.last_t.fillna(-1)).astype(np.int64),
-        "last_exceed": np.where(b_has, _flag(b.last_exceed), _flag(a.last_exceed)).astype(bool),
+        "key": keys,
+        "evaluated": a["evaluated"] + b["evaluated"],
+        "exceeded": a["exceeded"] + b["exceeded"],
+        "unlimited": a["unlimited"] + b["unlimited"],
+        "first_t": np.where(a_has, a["first_t"], b["first_t"]),
+        "first_exceed": np.where(a_has, a["first_exceed"], b["first_exceed"]),
+        "last_t": np.where(b_has, b["last_t"], a["last_t"]),
+        "last_exceed": np.where(b_has, b["last_exceed"], a["last_exceed"]),
     })
     ea, eb = first.episodes, second.episodes
-    joining = keys[_flag(a.last_exceed) & _flag(b.first_exceed)]
+    joining = keys[a["last_exceed"] & b["first_exceed"]]
     if len(joining) == 0 or ea.empty or eb.empty:
         episodes = pd.concat([x for x in (ea, eb) if not x.empty] or [ea], ignore_index=True)
         return Evaluation(series=series, episodes=episodes.sort_values(["key", "start"]).reset_index(drop=True))
@@ -191,7 +206,7 @@ def combine(first: Evaluation, second: Evaluation) -> Evaluation:
         merged[col] = np.where(peak_from_head, head[col], tail[col])
     rest_a = ea.drop(index=tail_idx.to_numpy())
     rest_b = eb.drop(index=head_idx.to_numpy())
-    episodes = pd.concat([rest_a, merged.reset_index(), rest_b], ignore_index=True)
+    episodes = pd.concat([x for x in (rest_a, merged.reset_index(), rest_b) if not x.empty], ignore_index=True)
     episodes["values"] = episodes["values"].astype(np.int64)
     return Evaluation(series=series, episodes=episodes.sort_values(["key", "start"]).reset_index(drop=True))
 
