@@ -128,3 +128,23 @@ def test_facility_chart_draws_the_limit_and_the_episodes(page, server: str) -> N
     assert page.locator("#series-chart .scatterlayer .trace").count() >= 3  # values, over-limit points, limit line
     page.goto(server + "/environment")
     page.wait_for_selector("#env-map .main-svg")
+
+
+def test_api_registers_a_logger_password_for_the_regulator_only_and_never_returns_its_hash(demo_db: Engine) -> None:
+    client = TestClient(create_app(demo_db))
+
+    def headers(user: str) -> dict[str, str]:
+        token = client.post("/api/v1/auth/token", data={"username": user, "password": f"{user}-demo"}).json()
+        return {"Authorization": f"Bearer {token['access_token']}"}
+
+    reg, analyst = headers("regulator"), headers("analyst")
+    body = {"mn": "ILLDEMO00W", "password": "pw-2026"}
+    assert client.post("/api/v1/environment/loggers", json=body, headers=analyst).status_code == 403
+    short = client.post("/api/v1/environment/loggers", json={**body, "password": "12"}, headers=reg)
+    assert short.status_code == 422 and short.json()["detail"][0]["loc"][-1] == "password"
+    created = client.post("/api/v1/environment/loggers", json=body, headers=reg)
+    assert created.status_code == 201 and created.json()["replaced"] is False
+    listed = client.get("/api/v1/environment/loggers", headers=reg).json()
+    assert [r["mn"] for r in listed] == ["ILLDEMO00W"] and listed[0]["outlet"] == "DW-01"
+    assert "password_hash" not in listed[0] and "pw-2026" not in json.dumps(listed)
+    assert client.get("/api/v1/environment/logger-events", headers=reg).json() == []

@@ -38,3 +38,9 @@ class SubstituteIn(BaseModel):
     start: dt.date = Field(alias="from")
     end: dt.date = Field(alias="to")
     facility: str | None = None
+
+
+class LoggerIn(BaseModel):
+    mn: str = Field(description="HJ 212 data logger id (MN) registered on an outlet")
+    password: str = Field(description="The logger's access password (PW), 6..9 characters; only its hash is stored")
+    note: str = ""

@@ -16,7 +16,7 @@ from restrat.auth import models as auth_models
 from restrat.auth import service as auth
 from restrat.environment import service, standards, wastes
 from restrat.environment.models import MonitoringValue
-from restrat.environment.schemas import LimitsIn, OutletIn, SubstituteIn, ValuesIn
+from restrat.environment.schemas import LimitsIn, LoggerIn, OutletIn, SubstituteIn, ValuesIn
 from restrat.errors import Forbidden, InputError, Problem
 from restrat.registry.models import Facility
 from restrat.store.limits import capped, time_limit
@@ -104,6 +104,28 @@ def post_outlet(body: OutletIn, session: Session = Depends(get_session),
     auth.audit(session=session, username=user.username, action="create", entity="env_outlet",
                entity_key=f"{body.facility}/{body.code}")
     return {"id": o.id, "facility": body.facility, "code": o.code, "facility_class": o.facility_class}
+
+
+@router.post("/loggers", status_code=201, summary="Register or replace an HJ 212 data logger's access password")
+def post_logger(body: LoggerIn, session: Session = Depends(get_session),
+                user: auth_models.User = Depends(require_roles("regulator"))) -> dict[str, Any]:
+    result = service.register_logger(session=session, mn=body.mn, password=body.password, username=user.username,
+                                     note=body.note)
+    auth.audit(session=session, username=user.username, action="register", entity="env_logger", entity_key=body.mn)
+    return result
+
+
+@router.get("/loggers", summary="Data loggers with a registered access password (never the hash)")
+def get_loggers(session: Session = Depends(get_session),
+                _user: auth_models.User = Depends(require_roles("regulator"))) -> list[dict[str, Any]]:
+    return records(service.loggers(session=session))
+
+
+@router.get("/logger-events", summary="HJ 212 listener events: refusals, malformed messages, status, answers")
+def get_logger_events(mn: str | None = None, outcome: str | None = None, limit: int = Query(200, ge=1, le=5000),
+                      session: Session = Depends(get_session),
+                      _user: auth_models.User = Depends(require_roles("regulator"))) -> list[dict[str, Any]]:
+    return records(service.logger_events(session=session, mn=mn, outcome=outcome, limit=limit))
 
 
 @router.post("/monitoring", summary="Submit monitoring values: checks, workspace, official record (one transaction)")
