@@ -108,6 +108,14 @@ def test_cli_reads_as_json_and_a_bad_file_exits_2(cli_db_env, tmp_path, capsys) 
     assert run(["environment", "hj212", "##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;"
                 "MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&1C80", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["cn"] == "1062"
+    assert run(["environment", "register-logger", "--mn", "ILLDEMO00W", "--password", "12"]) == 2
+    assert "field 'password'" in capsys.readouterr().err
+    assert run(["environment", "register-logger", "--mn", "ILLDEMO00W", "--password", "pw-2026", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["mn"] == "ILLDEMO00W"
+    assert run(["environment", "loggers", "--json"]) == 0
+    assert [r["mn"] for r in json.loads(capsys.readouterr().out)] == ["ILLDEMO00W"]
+    assert run(["environment", "logger-events", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
 
 
 @pytest.fixture
