@@ -48,7 +48,9 @@ ASPECTS: tuple[Aspect, ...] = (
                           "change in HHI and CR-n with the US DOJ/FTC screening thresholds"),
                Capability("Vertical integration per group", "/industry/concentration",
                           "share of a group's processing input supplied from inside the group (ledger)"),
-               Capability("Scale effects from a cost-curve assumption", None, ""),
+               Capability("Scale effects from a cost-curve assumption", "/industry/concentration",
+                          "the merging parties' unit cost before and after on a power-law cost curve (ILLUSTRATIVE "
+                          "elasticities), in the merger screening"),
            )),
     Aspect(2, "Technology innovation",
            "technology innovation; \u201cfission growth\u201d of output value along the chain; intensive processing",
