@@ -53,6 +53,13 @@ class MergerOut(Cell):
     significant_increase: bool
     presumed_harmful: bool
     guideline: str
+    parties_t: float | None = Field(None, description="The merging parties' combined volume in the cell")
+    uncosted_t: float | None = Field(None, description="Part of it in stages without a cost curve")
+    unit_cost_pre_usd_per_t: float | None = Field(None, description="Parties' unit cost, each at its own scale "
+                                                                     "(ILLUSTRATIVE cost curve)")
+    unit_cost_post_usd_per_t: float | None = Field(None, description="Unit cost at the merged scale")
+    unit_cost_change_pct: float | None = Field(None, description="Scale effect on the parties' unit cost, %")
+    annual_saving_usd: float | None = Field(None, description="Cost saved on the parties' volume per year")
 
 
 class AccessCheckOut(BaseModel):

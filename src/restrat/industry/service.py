@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from restrat.catalog import reference
 from restrat.errors import InputError, Problem
-from restrat.industry import access, clusters, valuechain
+from restrat.industry import access, clusters, scale, valuechain
 from restrat.industry import concentration as conc
 from restrat.registry import models as registry_models
 
@@ -212,8 +212,10 @@ def merger_rule(*, on: dt.date | None = None) -> pd.Series:
 
 def screen_merger(*, session: Session, owners: list[str], into: str, measure: str = "capacity",
                   by: list[str] | None = None, on: dt.date | None = None, years: list[int] | None = None,
-                  n: int = 4, guideline_on: dt.date | None = None) -> pd.DataFrame:
-    """Change in HHI and CR-n per cell if `owners` merged into `into`, screened by the guideline in force."""
+                  n: int = 4, guideline_on: dt.date | None = None, cost_curve_path: Path | None = None
+                  ) -> pd.DataFrame:
+    """Change in HHI and CR-n per cell if `owners` merged into `into`, screened by the guideline in force, with the
+    scale effect on the parties' unit cost from the cost-curve assumption."""
     by = list(by or [])
     _check_request(measure, by, n)
     frame = measure_frame(session=session, measure=measure, by=by, on=on, years=years)
@@ -226,7 +228,20 @@ def screen_merger(*, session: Session, owners: list[str], into: str, measure: st
                                                      "group", value=owners))
     if problems:
         raise InputError(problems)
-    return conc.screen_merger(frame, by=by, owners=owners, into=into, rule=merger_rule(on=guideline_on), n=n)
+    screened = conc.screen_merger(frame, by=by, owners=owners, into=into, rule=merger_rule(on=guideline_on), n=n)
+    effects = scale.scale_effects(frame, by=by, owners=owners, curve=cost_curve(path=cost_curve_path))
+    if by:
+        return screened.merge(effects, on=by, how="left")
+    return pd.concat([screened, effects.reindex(range(len(screened)))], axis=1)
+
+
+COST_CURVE = DATA / "cost_curve.csv"
+
+
+def cost_curve(*, path: Path | None = None) -> pd.DataFrame:
+    """The cost-curve assumption per stage (elasticity, reference scale and unit cost, status, reason):
+    industry/data/cost_curve.csv unless given; every row an ILLUSTRATIVE assumption."""
+    return scale.read_cost_curve(path or COST_CURVE)
 
 
 def vertical_integration(*, session: Session, years: list[int] | None = None) -> pd.DataFrame:

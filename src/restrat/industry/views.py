@@ -157,7 +157,8 @@ def merger_fragment(request: Request, measure: str = Form("quota"), dim: str = F
     result = result.sort_values(["year", dim], ascending=[False, True])
     figure = industry_charts.merger_chart(result.head(12), cell_cols=[dim, "year"])
     return render(request, "industry/merger_result.html", user=user, problems=[], rows=service.records(result),
-                  dim=dim, figure=figure, owners=owners, into=into.strip() or "MERGED")
+                  dim=dim, figure=figure, owners=owners, into=into.strip() or "MERGED",
+                  curve=service.records(service.cost_curve()))
 
 
 @pages.get("/industry/access", response_class=HTMLResponse)
