@@ -23,7 +23,8 @@ class RunOut(BaseModel):
     id: int
     scenario: str
     description: str
-    method: str = Field(description="'by year' (year blocks, links verified) or 'joint' (whole horizon at once)")
+    method: str = Field(description="'by year' (one QP per year, links verified), 'linked years' (years where "
+                        "carrying stock pays solved together) or 'joint' (whole horizon at once)")
     solve_seconds: float
     created_by: str
     created_at: dt.datetime
