@@ -156,3 +156,19 @@ def test_api_registers_a_logger_password_for_the_regulator_only_and_never_return
     assert [r["mn"] for r in listed] == ["ILLDEMO00W"] and listed[0]["outlet"] == "DW-01"
     assert "password_hash" not in listed[0] and "pw-2026" not in json.dumps(listed)
     assert client.get("/api/v1/environment/logger-events", headers=reg).json() == []
+
+
+def test_ingestion_page_shows_loggers_and_listener_events_to_the_regulator_only(demo_db: Engine) -> None:
+    from restrat.environment import hj212, service
+    from restrat.store.db import transaction
+
+    with transaction(demo_db) as s:
+        service.register_logger(session=s, mn="ILLDEMO00W", password="pw-2026", username="regulator")
+        service.record_logger_event(session=s, event=hj212.ListenerEvent(
+            outcome="refused_pw", peer="127.0.0.1:50000", detail="PW error", mn="ILLDEMO00W", cn="2061"))
+    html = _client(demo_db, "regulator").get("/environment/ingestion").text
+    loggers = html.split('id="logger-table"')[1].split("</table>")[0]
+    events = html.split('id="logger-event-table"')[1].split("</table>")[0]
+    assert "ILLDEMO00W" in loggers and "DW-01" in loggers and "pw-2026" not in html
+    assert "refused pw" in events and "127.0.0.1:50000" in events
+    assert 'id="logger-table"' not in _client(demo_db, "analyst").get("/environment/ingestion").text

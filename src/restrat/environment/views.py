@@ -322,7 +322,11 @@ def ingestion_page(request: Request, session: Session = Depends(get_session),
         return _forbidden(request, user, AGGREGATES_ONLY)
     own = user.username if user.role == "enterprise" else None
     rows = service.submissions(session=session, limit=capped(100), username=own)
+    supervisor = user.role in ("regulator", "admin")  # logger registry and listener events: regulators only
+    loggers = records(service.loggers(session=session)) if supervisor else []
+    events = records(service.logger_events(session=session, limit=capped(50))) if supervisor else []
     return render(request, "environment/ingestion.html", user=user, rows=rows, checks=service.CHECKS,
+                  supervisor=supervisor, loggers=loggers, events=events,
                   counts=service.record_counts(session=session), rules=records(standards.substitution_rules()),
                   outlets=records(service.outlets(session=session, enterprise_id=user.enterprise_id
                                                   if user.role == "enterprise" else None)))
