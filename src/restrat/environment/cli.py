@@ -343,7 +343,7 @@ def logger_events(mn: str = typer.Option(None, "--mn"), outcome: str = typer.Opt
 
     with session() as s:
         df = service.logger_events(session=s, mn=mn, outcome=outcome, limit=limit)
-        df["at"] = df["at"].astype(str)
+        df["at"] = pd.to_datetime(df["at"]).dt.strftime("%Y-%m-%d %H:%M:%S")
         emit(_records(df), as_json=as_json, title="HJ 212 listener events",
              columns=["at", "peer", "outcome", "mn", "qn", "cn", "detail"])
 
