@@ -14,7 +14,7 @@ from test_web_browser import browser, page, server  # noqa: F401 - fixtures shar
 from restrat.api.app import create_app
 
 PAGES = ["/exports", "/exports/diff", "/exports/classify", "/exports/content", "/exports/licences", "/exports/review",
-         "/exports/screening"]
+         "/exports/screening", "/exports/flags"]
 APPLICATION = {"consignee": "Magnet GmbH", "consignee_country": "Germany", "end_user": "Motor AG",
                "end_user_country": "DE", "end_use": "EV traction motors", "end_use_class": "civil",
                "destination": "Germany", "lines": [{"form": "magnet_ndfeb", "hs_code": "8505111000",
@@ -136,6 +136,32 @@ def test_exporter_applies_on_the_page_and_the_regulator_decides_there(app: objec
     assert 'id="flags"' in flags and "beyond licence" in flags
 
 
+def test_flags_page_lists_flagged_ledger_exports_by_reason_and_filters(app: object, demo_db: Engine) -> None:
+    from restrat.exports import licences
+    from restrat.store.db import session_factory
+
+    with session_factory(demo_db)() as s:
+        counts = licences.flag_counts(session=s).set_index("rule").exports.to_dict()
+        newest = licences.list_flags(session=s, limit=1).iloc[0]
+    assert counts, "the demo ledger has flagged exports"
+    reg = _client(app, "regulator")
+    html = reg.get("/exports/flags").text
+    assert 'id="flag-table"' in html and 'data-figure="flag-chart-figure"' in html
+    assert newest.uid in html and newest.facility in html and newest.reason in html
+    for rule, n in counts.items():
+        assert f'href="/exports/flags?rule={rule}">{rule.replace("_", " ")}</a></td><td class="num">{n}</td>' in html
+    rule = next(iter(counts))
+    one = reg.get("/exports/flags", params={"rule": rule}).text.split('id="flag-table"')[1]
+    shown = re.findall(r'<td class="nowrap" title="[^"]*">([a-z ]+)</td>', one)
+    assert shown and set(shown) == {rule.replace("_", " ")}
+    bad = reg.get("/exports/flags", params={"rule": "late"})
+    assert bad.status_code == 422 and "must be one of" in bad.text
+    assert _client(app, "association").get("/exports/flags").status_code == 403
+    api = TestClient(app)  # type: ignore[arg-type]
+    rows = api.get("/api/v1/exports/flags", params={"rule": rule}, headers=_token(api, "regulator")).json()
+    assert len(rows) == min(counts[rule], 1000) and {r["rule"] for r in rows} == {rule} and rows[0]["reason"]
+
+
 def test_review_page_proposes_and_the_regulator_accepts(app: object) -> None:
     analyst = _client(app, "analyst")
     analyst.post("/exports/review/propose", data={"effective_date": "2027-01-01"})
@@ -169,3 +195,11 @@ def test_browser_draws_the_control_list_timeline_and_classifies(page, server: st
     page.click("#classify-button")
     page.wait_for_selector("#classify-items", timeout=10_000)
     assert "1C905.a" in page.locator("#classify-result").inner_text()
+
+
+def test_browser_draws_the_flagged_exports_chart(page, server: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    page.goto(server + "/exports/flags")
+    page.wait_for_selector("#flag-chart .barlayer .point", timeout=30_000)
+    bars = page.evaluate("() => document.getElementById('flag-chart').data[0].x.reduce((a, b) => a + b, 0)")
+    rows = page.locator("#flag-counts tbody tr").count()
+    assert bars > 0 and rows >= 1

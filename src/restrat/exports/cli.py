@@ -356,13 +356,25 @@ def licence_set_standard(end_use_class: str = typer.Option(..., "--class", help=
 
 
 @licence_app.command("flags")
-def licence_flags(as_json: bool = JSON) -> None:
-    """Ledger exports flagged: controlled without a valid licence, unknown licence, wrong destination, beyond it."""
+def licence_flags(rule: str = typer.Option(None, "--rule", help="Only one rule: no_licence, unknown_licence, "
+                                                                "licence_expired, licence_not_valid, beyond_licence, "
+                                                                "destination_mismatch."),
+                  limit: int = typer.Option(1000, "--limit", help="At most this many, newest first."),
+                  as_json: bool = JSON) -> None:
+    """Ledger exports flagged, with the reason: controlled without a licence, unknown, expired or invalid licence,
+    wrong destination, beyond the licensed quantity. The same findings join `restrat ledger anomalies`."""
     from restrat.exports import licences
 
     with session() as s:
-        rows = licences.list_flags(session=s)
-    emit(_records(rows), as_json=as_json, title="Flagged exports")
+        rows = licences.list_flags(session=s, rule=rule, limit=limit)  # an unknown rule exits 2, naming it
+        counts = licences.flag_counts(session=s)
+    if as_json:
+        emit_one({"counts": _records(counts), "flags": _records(rows)}, as_json=True)
+        return
+    emit(_records(counts), as_json=False, title="Flagged exports by reason", columns=["rule", "exports", "kg",
+                                                                                         "reason"])
+    emit(_records(rows), as_json=False, title="Flagged exports",
+         columns=["uid", "facility", "day", "country", "rule", "licence_ref", "kg", "detail"])
 
 
 # ---- screening ---------------------------------------------------------------------------------------------------

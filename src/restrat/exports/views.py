@@ -208,10 +208,11 @@ def quota_standards(on: str | None = None, session: Session = Depends(get_sessio
     return _plain(licences.standards_on(session=session, on=_day(on)))
 
 
-@router.get("/flags", summary="Ledger exports flagged against licences")
-def flags(limit: int = Query(1000, ge=1), session: Session = Depends(get_session),
+@router.get("/flags", summary="Ledger exports flagged against licences, with the reason")
+def flags(rule: str | None = Query(None, description="one of " + ", ".join(licences.FLAG_REASONS)),
+          limit: int = Query(1000, ge=1), session: Session = Depends(get_session),
           _user: auth_models.User = Depends(require_roles(*AUTHORITY))) -> list[dict[str, Any]]:
-    return _plain(licences.list_flags(session=session, limit=capped(limit)))
+    return _plain(licences.list_flags(session=session, rule=rule or None, limit=capped(limit)))
 
 
 @router.post("/screening/screen", summary="Screen parties against denied-party lists: hits, scores, bands")
@@ -292,6 +293,25 @@ def classify_submit(request: Request, form: str = Form(""), hs_code: str = Form(
     return render(request, template, user=user, forms=product_form_table().to_dict("records"),
                   today=dt.date.today(), result=result, error=error, values=values,
                   status_code=422 if error and not request.headers.get("HX-Request") else 200)
+
+
+@pages.get("/exports/flags", response_class=HTMLResponse)
+def flags_page(request: Request, rule: str | None = None, session: Session = Depends(get_session),
+               user: auth_models.User = Depends(page_user)) -> Response:
+    if user.role not in (*REVIEWERS, "admin"):
+        return render(request, "ledger/forbidden.html", user=user, status_code=403,
+                      reason=f"role '{user.role}' may not see flagged exports (the licensing authority and analysts "
+                             "may)")
+    cap = capped(None)
+    counts = licences.flag_counts(session=session)
+    try:
+        rows = licences.list_flags(session=session, rule=rule or None, limit=cap)
+    except InputError as e:
+        return render(request, "exports/flags.html", user=user, rows=[], counts=_plain(counts), rule=rule, cap=cap,
+                      reasons=licences.FLAG_REASONS, figure=None, error=e.lines(), status_code=422)
+    return render(request, "exports/flags.html", user=user, rows=_plain(rows), counts=_plain(counts), rule=rule or "",
+                  cap=cap, reasons=licences.FLAG_REASONS, error=None,
+                  figure=exports_charts.flag_counts(counts) if len(counts) else None)
 
 
 @pages.get("/exports/licences", response_class=HTMLResponse)

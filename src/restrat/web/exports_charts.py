@@ -96,3 +96,15 @@ def licence_use(quantity_kg: float, uses: pd.DataFrame, valid_from: dt.date | No
                                    "y1": quantity_kg, "line": {"color": "#c0392b", "dash": "dash"}}],
                        "annotations": [{"xref": "paper", "x": 0, "y": quantity_kg, "text": "licence quantity",
                                         "showarrow": False, "yanchor": "bottom", "xanchor": "left"}]}}
+
+
+def flag_counts(counts: pd.DataFrame) -> dict[str, Any]:
+    """Flagged ledger exports per reason: a horizontal bar of how many, with the kilograms in the hover."""
+    df = counts.sort_values("exports")
+    return {"data": [{"type": "bar", "orientation": "h", "y": df.rule.str.replace("_", " ").tolist(),
+                      "x": df.exports.tolist(), "marker": {"color": "#c0392b"},
+                      "customdata": df.kg.round(1).tolist(),
+                      "hovertemplate": "%{y}: %{x} exports, %{customdata:,} kg<extra></extra>"}],
+            "layout": {"font": FONT, "height": max(180, 34 * len(df) + 70),
+                       "margin": {"l": 150, "r": 20, "t": 10, "b": 40},
+                       "xaxis": {"title": {"text": "flagged exports"}, "rangemode": "tozero"}}}
