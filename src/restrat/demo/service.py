@@ -246,6 +246,10 @@ def seed_demo(*, session: Session, seed: int = 7, progress: Callable[[str], None
     counts.update(seed_ledger(session=session, seed=seed))
     step("export control")
     counts.update(exports_demo.seed(session=session, seed=seed))
+    step("ledger anomaly scan")  # after export control: the scan includes exports flagged against their licences
+    findings = ledger.scan(session=session)
+    stored = ledger.record_findings(session=session, findings=findings, username="demo")
+    counts.update({"ledger_finding": stored["findings"], "ledger_alert": stored["alerts"]})
     step("environmental monitoring")
     counts.update(seed_environment(session=session, seed=seed))
     step("association prices")
@@ -259,14 +263,12 @@ def seed_demo(*, session: Session, seed: int = 7, progress: Callable[[str], None
 
 
 def seed_ledger(*, session: Session, seed: int) -> dict[str, int]:
-    """Import an ILLUSTRATIVE synthetic mine-to-magnet ledger (SYN-* facilities) and store one anomaly scan."""
+    """Import an ILLUSTRATIVE synthetic mine-to-magnet ledger (SYN-* facilities); seed() stores its anomaly scan
+    once export control is in place."""
     generated = synth.generate(events=DEMO_LEDGER_EVENTS, seed=seed, anomaly_rate=DEMO_LEDGER_ANOMALY_RATE)
     registered = synth.load_registry(session=session, ledger=generated)
     quota_counts = quota_demo.seed(session=session, ledger=generated)  # before the import, which counts quota use
     result = import_events(session=session, frames=frames_from_table(generated.events),
                            source_name="synthetic demo ledger", username="demo")
-    findings = ledger.scan(session=session)
-    stored = ledger.record_findings(session=session, findings=findings, username="demo")
     return {"synthetic_facility": registered["facilities"], "synthetic_quota": registered["quotas"],
-            "ledger_event": result.events_new, "ledger_batch": result.batches_new,
-            "ledger_finding": stored["findings"], "ledger_alert": stored["alerts"], **quota_counts}
+            "ledger_event": result.events_new, "ledger_batch": result.batches_new, **quota_counts}
