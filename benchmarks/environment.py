@@ -1,7 +1,10 @@
 """Environment benchmarks (issue 6): compliance check of 10 M monitoring records beside a naive pandas row loop,
-and ingestion throughput through the workspace and checks into the official record.
+ingestion throughput through the workspace and checks into the official record, and the HJ 212 listener on
+loopback (one logger on one connection, each upload stored in its own transaction and acknowledged, beside a logger
+that reconnects for every message, so that its access password is verified against the argon2 hash every time).
 
-    python -m benchmarks.environment [--records 10000000] [--naive 100000] [--ingest 200000] [--no-postgres]
+    python -m benchmarks.environment [--records 10000000] [--naive 100000] [--ingest 200000] [--messages 300]
+                                     [--no-postgres]
 
 Prints a Markdown table. The records are ILLUSTRATIVE (generated): 2,000 series (60% gas hourly, 30% water with
 daily averages, 10% pH value by value), each with a limit change half-way.
@@ -10,8 +13,11 @@ daily averages, 10% pH value by value), each with a limit change half-way.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import os
+import socket
+import threading
 import time
 import uuid
 from typing import Any
@@ -162,17 +168,91 @@ def bench_ingest(url: str, label: str, rows_wanted: int) -> list[dict[str, Any]]
     ]
 
 
+def bench_listener(url: str, label: str, messages: int) -> list[dict[str, Any]]:
+    from restrat.environment import hj212, service
+
+    engine = make_engine(url)
+    upgrade(engine=engine)
+    with session_factory(engine)() as s, s.begin():
+        _world(s, 0)
+        service.add_outlet(session=s, facility="BENCH-1", code="HJ", medium="air", discharge="stack", mn="BENCHMN01")
+        service.register_logger(session=s, mn="BENCHMN01", password="bench-1", username="bench")
+    loop = asyncio.new_event_loop()
+    holder: dict[str, asyncio.Server] = {}
+    started = threading.Event()
+
+    async def start() -> None:
+        holder["server"] = await hj212.serve(service.hj212_platform(engine=engine), port=0)
+        started.set()
+
+    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()), loop.run_forever()), daemon=True)
+    thread.start()
+    started.wait(30)
+    port = holder["server"].sockets[0].getsockname()[1]
+    rng = np.random.default_rng(3)
+
+    def upload(i: int) -> bytes:
+        at = dt.datetime(2025, 1, 1) + dt.timedelta(hours=i)
+        cp = ";".join(f"{code}-Avg={rng.gamma(4, 20):.3f},{code}-Flag=N" for code in ("a21026", "a21002", "a34013"))
+        return hj212.frame(f"QN={hj212.new_qn(at)};ST=31;CN=2061;PW=bench-1;MN=BENCHMN01;Flag=5;"
+                           f"CP=&&DataTime={at:%Y%m%d%H%M%S};{cp};a00000-Avg=20000,a00000-Flag=N&&").encode()
+
+    def run(first: int, count: int, reconnect: bool) -> float:
+        began = time.perf_counter()
+        sock = None
+        for i in range(first, first + count):
+            if sock is None or reconnect:
+                if sock is not None:
+                    sock.close()
+                sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+                reader = sock.makefile("rb")
+            sock.sendall(upload(i))
+            assert hj212.parse(reader.readline()).cn == "9014"
+        if sock is not None:
+            sock.close()
+        return time.perf_counter() - began
+
+    kept = run(0, messages, reconnect=False)
+    naive_n = max(1, messages // 3)
+    again = run(messages, naive_n, reconnect=True)
+    async def stop() -> None:  # close the server and end its connections before the loop stops
+        holder["server"].close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(stop(), loop).result(30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    loop.close()
+    with session_factory(engine)() as s:
+        stored = s.scalar(text("SELECT COUNT(*) FROM env_value"))
+    engine.dispose()
+    return [
+        {"work": f"HJ 212 listener, {label}: hourly uploads on one connection, stored and acknowledged",
+         "seconds": kept, "rate": messages / kept, "unit": "messages/s",
+         "note": f"{messages:,} messages of 4 values; {stored:,} values stored in all"},
+        {"work": f"HJ 212 listener, {label}: a logger reconnecting for every message (naive)", "seconds": again,
+         "rate": naive_n / again, "unit": "messages/s",
+         "note": f"{naive_n:,} messages; the access password is verified (argon2) on each connection"},
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--naive", type=int, default=100_000)
     parser.add_argument("--ingest", type=int, default=200_000)
+    parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     rows = bench_evaluate(args.records, args.naive)
     tmp = f"/tmp/restrat-bench-env-{uuid.uuid4().hex[:8]}.db"
     rows += bench_ingest(f"sqlite:///{tmp}", "SQLite", args.ingest)
+    os.remove(tmp)
+    rows += bench_listener(f"sqlite:///{tmp}", "SQLite", args.messages)
     os.remove(tmp)
     if not args.no_postgres:
         name = f"restrat_bench_env_{uuid.uuid4().hex[:8]}"

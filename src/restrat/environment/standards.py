@@ -67,8 +67,9 @@ def escalation_rules(*, on: dt.date | None = None) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def pollutant_codes(names: pd.Series, media: pd.Series) -> pd.Series:
-    """Resolve pollutant names, aliases or codes (case-insensitive) within their medium; '' where unknown."""
+@cache
+def _alias_lookup() -> pd.Series:
+    """code by (lower-case alias, medium), from the shipped pollutant list (built once)."""
     pol = pollutants()
     table = pd.concat([
         pol[["code", "medium"]].assign(alias=pol.code.str.lower()),
@@ -76,7 +77,12 @@ def pollutant_codes(names: pd.Series, media: pd.Series) -> pd.Series:
     ])
     table["alias"] = table.alias.str.strip().str.lower()
     table = table[table.alias != ""].drop_duplicates(["alias", "medium"])
-    lookup = table.set_index(["alias", "medium"]).code
+    return table.set_index(["alias", "medium"]).code
+
+
+def pollutant_codes(names: pd.Series, media: pd.Series) -> pd.Series:
+    """Resolve pollutant names, aliases or codes (case-insensitive) within their medium; '' where unknown."""
+    lookup = _alias_lookup()
     keys = pd.MultiIndex.from_arrays([names.astype(str).str.strip().str.lower(), media.astype(str)])
     return pd.Series(lookup.reindex(keys).fillna("").to_numpy(), index=names.index)
 
