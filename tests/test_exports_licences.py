@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import threading
 from collections.abc import Iterator
 
@@ -211,7 +212,7 @@ def test_the_ledger_import_applies_exports_to_licences_in_the_same_transaction(r
 
 
 def test_flagged_ledger_exports_show_in_the_anomaly_scan_with_their_reason_and_alert_the_facility(
-        ready: Session, db: Engine) -> None:
+        ready: Session, db: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from restrat.ledger import service as ledger
 
     code = _approved(ready, quantity=150, destination="Japan")  # valid 2025-06-02 to 2026-06-01
@@ -248,6 +249,20 @@ def test_flagged_ledger_exports_show_in_the_anomaly_scan_with_their_reason_and_a
         latest = ledger.latest_findings(session=s)
         assert latest["scan_id"] == stored["scan_id"] and latest["counts"]["export_no_licence"] == 1
         assert stored["alerts"] >= 4  # each at the exporting facility, at least
+    from restrat.cli import run
+    from restrat.store.db import get_engine
+
+    monkeypatch.setenv("RESTRAT_DATABASE_URL", db.url.render_as_string(hide_password=False))
+    get_engine.cache_clear()
+    try:
+        assert run(["exports", "licence", "flags", "--rule", "licence_expired", "--json"]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        assert [f["uid"] for f in printed["flags"]] == ["LATE"] and printed["flags"][0]["day"] == "2026-07-15"
+        assert sum(c["exports"] for c in printed["counts"]) == 4
+        assert run(["exports", "licence", "flags", "--rule", "late"]) == 2
+        assert "rule" in capsys.readouterr().err
+    finally:
+        get_engine.cache_clear()
 
 
 def test_content_rule_prices_chinese_origin_controlled_content_against_the_dated_threshold(ready: Session,
@@ -269,3 +284,43 @@ def test_content_rule_prices_chinese_origin_controlled_content_against_the_dated
         assert big["outcome"] == "below the de minimis threshold"
         with pytest.raises(InputError, match="kg_used"):
             content.content_share(session=s, batch="DY", kg_used=1e9, product_value_usd=1, on=D(2026, 12, 1))
+        # A product of several batches: the controlled value adds up over them, each traced on its own.
+        both = content.content_share(session=s, inputs=[("DY", 10), ("LACE", 100)], product_value_usd=1_000,
+                                     on=D(2026, 12, 1))
+        assert [u["batch"] for u in both["inputs"]] == ["DY", "LACE"]
+        assert both["reo_kg_used"] == pytest.approx(small["reo_kg_used"] + both["inputs"][1]["reo_kg_used"])
+        assert both["controlled_chinese_value_usd"] >= small["controlled_chinese_value_usd"]
+        assert any("share = " in step and "threshold 0.1000%" in step for step in both["steps"])
+        with pytest.raises(InputError) as err:
+            content.content_share(session=s, inputs=[("DY", 10), ("NOPE", 1), ("LACE", -1)], product_value_usd=1,
+                                  on=D(2026, 12, 1))
+        assert {(p.row, p.field) for p in err.value.problems} == {(2, "batch"), (3, "kg_used")}
+        # A new dated threshold closes the open period the day before; the old threshold still applies before.
+        content.add_rule(session=s, measure_id="MOFCOM-2025-61", threshold_value_share=0.005,
+                         effective_from=D(2027, 1, 1), note="test")
+        assert content.rule_on(session=s, on=D(2026, 12, 31))["threshold_value_share"] == 0.001
+        assert content.rule_on(session=s, on=D(2027, 1, 1))["threshold_value_share"] == 0.005
+        listed = content.rules(session=s)
+        assert listed.effective_to.iloc[0] == D(2026, 12, 31) and pd.isna(listed.effective_to.iloc[1])
+        assert "2025-11-07 to 2026-11-10" in listed.suspended.iloc[0]
+        with pytest.raises(InputError) as err:
+            content.add_rule(session=s, measure_id="NOPE", threshold_value_share=2, effective_from=D(2026, 1, 1),
+                             elements=["Xx"])
+        assert {p.field for p in err.value.problems} == {"measure_id", "threshold_value_share", "elements",
+                                                         "effective_from"}
+
+
+def test_content_rule_file_errors_name_row_and_field(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "rules.csv"
+    path.write_text("measure_id,elements,threshold_value_share,effective_from,effective_to,note\n"
+                    "MOFCOM-2025-61,,0.001,2025-12-01,,ok\n"
+                    "NOPE,,0.001,2025-12-01,,x\n"
+                    "MOFCOM-2025-61,Xx,1.5,2026-01-01,2025-01-01,x\n")
+    m = service.measures_frame()
+    with pytest.raises(InputError) as err:
+        service.content_rule_rows(m, path)
+    assert {(p.row, p.field) for p in err.value.problems} == {(2, "measure_id"), (3, "elements"),
+                                                              (3, "threshold_value_share"), (3, "effective_from")}
+    assert service.content_rule_rows(m)[0]["threshold_value_share"] == 0.001

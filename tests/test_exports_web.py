@@ -162,6 +162,25 @@ def test_flags_page_lists_flagged_ledger_exports_by_reason_and_filters(app: obje
     assert len(rows) == min(counts[rule], 1000) and {r["rule"] for r in rows} == {rule} and rows[0]["reason"]
 
 
+def test_content_page_reports_the_computation_over_several_batches_and_the_dated_rules(app: object,
+                                                                                     demo_db: Engine) -> None:
+    from sqlalchemy import text
+
+    with demo_db.connect() as c:
+        batches = [r[0] for r in c.execute(text("SELECT code FROM ledger_batch WHERE form = 'separated_oxide' "
+                                                "ORDER BY id LIMIT 2"))]
+    client = _client(app, "analyst")
+    html = client.get("/exports/content", params={"batch": batches[0], "kg": "100", "more": f"{batches[1]}:50",
+                                                  "value": "100000", "on": "2026-12-01"}).text
+    assert 'id="content-result"' in html and 'id="content-inputs"' in html and 'id="content-steps"' in html
+    assert batches[0] in html and batches[1] in html and "threshold 0.1000% on 2026-12-01" in html
+    rules = html.split('id="content-rules"')[1]
+    assert "MOFCOM-2025-61" in rules and "0.10%" in rules and "2025-11-07 to 2026-11-10" in rules
+    bad = client.get("/exports/content", params={"batch": batches[0], "kg": "100", "more": "NOPE:5",
+                                                 "value": "1", "on": "2026-12-01"}).text
+    assert "row 2" in bad and "is not a ledger batch" in bad
+
+
 def test_review_page_proposes_and_the_regulator_accepts(app: object) -> None:
     analyst = _client(app, "analyst")
     analyst.post("/exports/review/propose", data={"effective_date": "2027-01-01"})

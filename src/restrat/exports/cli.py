@@ -164,29 +164,77 @@ def classify_file(path: Path = typer.Argument(..., exists=True, dir_okay=False,
     emit_one(summary, as_json=as_json)
 
 
+def _inputs(batch: str | None, kg_used: float | None, more: list[str] | None) -> list[tuple[str, float]]:
+    pairs = [(batch, kg_used if kg_used is not None else 0.0)] if batch else []
+    problems = []
+    for i, text in enumerate(more or [], start=1):
+        name, _, kg = text.rpartition(":")
+        try:
+            pairs.append((name, float(kg)))
+        except ValueError:
+            problems.append(Problem(row=i, field="input", rule="must be BATCH:KG", value=text))
+    if problems:
+        raise InputError(problems)
+    return pairs
+
+
 @app.command("content")
-def content(batch: str = typer.Argument(..., help="Ledger batch that went into the foreign-made product."),
-            kg_used: float = typer.Option(..., "--kg", help="Kilograms of the batch in the product."),
+def content(batch: str = typer.Argument(None, help="Ledger batch that went into the foreign-made product."),
+            kg_used: float = typer.Option(None, "--kg", help="Kilograms of the batch in the product."),
+            more: list[str] = typer.Option(None, "--input", help="Another batch in the product, BATCH:KG "
+                                                                 "(repeat for each)."),
             value: float = typer.Option(..., "--value", help="The product's value, USD."),
             on: str = typer.Option(None, "--on", help="Date YYYY-MM-DD (default today)."),
             as_json: bool = JSON) -> None:
-    """De minimis rule: share of the product's value that is controlled rare earth of Chinese origin (from ledger
-    lineage), against the threshold rule in force on the date."""
+    """De minimis rule: share of the product's value that is controlled rare earth of Chinese origin (from the
+    ledger lineage of each batch in it), against the threshold rule in force on the date, with every step."""
     from restrat.exports import content as rules
 
     with session() as s:
-        result = rules.content_share(session=s, batch=batch, kg_used=kg_used, product_value_usd=value,
+        result = rules.content_share(session=s, inputs=_inputs(batch, kg_used, more), product_value_usd=value,
                                      on=_date(on, "on"))
     if as_json:
         emit_one(json.loads(json.dumps(result, default=str)), as_json=True)
         return
     emit([{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in result["elements"]],
-         as_json=False, title=f"{batch}: {result['reo_kg_used']:,.3f} kg REO used")
+         as_json=False, title=f"{result['batch']}: {result['reo_kg_used']:,.3f} kg REO used")
+    for step in result["steps"]:
+        out.print(f"- {step}")
     threshold = result["threshold_value_share"]
     out.print(f"controlled Chinese-origin value {result['controlled_chinese_value_usd']:,.2f} USD = "
               f"{result['value_share']:.4%} of {result['product_value_usd']:,.2f} USD"
               + (f" (threshold {threshold:.2%})" if threshold is not None else "")
               + f": [bold]{result['outcome']}[/bold]")
+
+
+@app.command("content-rules")
+def content_rules(as_json: bool = JSON) -> None:
+    """The dated content (de minimis) rules: measure, elements, threshold share of value, dates, suspensions."""
+    from restrat.exports import content as rules
+
+    with session() as s:
+        rows = rules.rules(session=s)
+    emit(_records(rows), as_json=as_json, title="Content rules")
+
+
+@app.command("content-rule-add")
+def content_rule_add(measure: str = typer.Option(..., "--measure", help="Measure id (see `exports measures`)."),
+                     threshold: float = typer.Option(..., "--threshold", help="Share of value, e.g. 0.001 = 0.1%."),
+                     effective: str = typer.Option(..., "--from", help="First day YYYY-MM-DD; the open rule ends "
+                                                                        "the day before."),
+                     elements: str = typer.Option("", "--elements", help="Element symbols ';'-separated (default: "
+                                                                          "the measure's)."),
+                     note: str = typer.Option("", "--note")) -> None:
+    """Add a dated content rule period (a new threshold or element set from a date)."""
+    from restrat.exports import content as rules
+
+    with session() as s:
+        rule = rules.add_rule(session=s, measure_id=measure, threshold_value_share=threshold,
+                              effective_from=_date(effective, "from"),
+                              elements=[e for e in elements.split(";") if e] or None, note=note)
+        s.commit()
+        out.print(f"content rule from {rule.effective_from}: {rule.threshold_value_share:.4%} of value, "
+                  f"{rule.elements}")
 
 
 # ---- review ------------------------------------------------------------------------------------------------------

@@ -24,9 +24,15 @@ class ClassifyBulkIn(BaseModel):
     lines: list[dict[str, Any]] = Field(description="Lines with form, hs_code, composition, value_usd, date, line")
 
 
-class ContentIn(BaseModel):
+class ContentInput(BaseModel):
     batch: str = Field(description="Ledger batch that went into the foreign-made product")
     kg_used: float = Field(gt=0, description="Kilograms of the batch in the product")
+
+
+class ContentIn(BaseModel):
+    batch: str | None = Field(None, description="Ledger batch that went into the foreign-made product")
+    kg_used: float | None = Field(None, gt=0, description="Kilograms of the batch in the product")
+    inputs: list[ContentInput] = Field(default_factory=list, description="More batches in the product")
     product_value_usd: float = Field(gt=0)
     on: dt.date | None = None
 

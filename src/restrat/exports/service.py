@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -136,12 +137,45 @@ def _entry_rows(m: pd.DataFrame, quota: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _content_rows(m: pd.DataFrame) -> list[dict[str, Any]]:
-    r = m[m.measure_id == "MOFCOM-2025-61"].iloc[0]
-    return [{"measure_id": r.measure_id, "elements": r.elements, "threshold_value_share": 0.001,
-             "effective_from": dt.date(2025, 12, 1), "effective_to": None, "source": r.source,
-             "note": "items (1) and (2) of the announcement: >= 0.1% Chinese-origin content by value, from 2025-12-01 "
-                     "(measure note); suspended by Announcement No. 70"}]
+CONTENT_RULES = Path(__file__).parent / "data" / "content_rules.csv"
+
+
+def content_rule_rows(m: pd.DataFrame, path: Path = CONTENT_RULES) -> list[dict[str, Any]]:
+    """The dated content rules of a file (data/README.md), checked against the measures; bad rows raise one error
+    naming each row and field."""
+    rules = pd.read_csv(path, dtype=str, keep_default_na=False)
+    measures = m.set_index("measure_id")
+    rows, problems = [], []
+    for i, r in enumerate(rules.to_dict("records"), start=1):
+        if r["measure_id"] not in measures.index:
+            problems.append(Problem(row=i, field="measure_id", rule="is not a known measure", value=r["measure_id"]))
+            continue
+        measure = measures.loc[r["measure_id"]]
+        elements = r["elements"].strip() or str(measure.elements)
+        unknown = [e for e in elements.split(";") if e not in ELEMENTS]
+        if unknown or not elements:
+            problems.append(Problem(row=i, field="elements", rule="must be rare earth element symbols", value=elements))
+        try:
+            share = float(r["threshold_value_share"])
+            if not 0 < share < 1:
+                raise ValueError
+        except ValueError:
+            problems.append(Problem(row=i, field="threshold_value_share", rule="must be a fraction between 0 and 1",
+                                    value=r["threshold_value_share"]))
+            share = 0.0
+        try:
+            start, end = _day(r["effective_from"]), _day(r["effective_to"])
+            if start is None or (end is not None and end < start):
+                raise ValueError
+        except ValueError:
+            problems.append(Problem(row=i, field="effective_from", rule="must be a date, before effective_to",
+                                    value=r["effective_from"]))
+            continue
+        rows.append({"measure_id": r["measure_id"], "elements": elements, "threshold_value_share": share,
+                     "effective_from": start, "effective_to": end, "source": str(measure.source), "note": r["note"]})
+    if problems:
+        raise InputError(problems)
+    return rows
 
 
 def seed_control_list(*, session: Session) -> dict[str, int]:
@@ -167,7 +201,7 @@ def seed_control_list(*, session: Session) -> dict[str, int]:
         "measures": insert_rows(session, models.ExportMeasure.__table__, [*_measure_rows(m), quota]),
         "suspensions": insert_rows(session, models.ExportSuspension.__table__, _suspension_rows(m)),
         "entries": insert_rows(session, models.ControlEntry.__table__, entries),
-        "content_rules": insert_rows(session, models.ContentRule.__table__, _content_rows(m)),
+        "content_rules": insert_rows(session, models.ContentRule.__table__, content_rule_rows(m)),
         "export_quotas": insert_rows(session, models.ExportQuotaYear.__table__, quotas),
     }
 

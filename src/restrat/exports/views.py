@@ -110,8 +110,9 @@ def classify_bulk(body: ClassifyBulkIn, session: Session = Depends(get_session),
 @router.post("/content", summary="De minimis rule: controlled Chinese-origin value share of a foreign-made product")
 def content_share(body: ContentIn, session: Session = Depends(get_session),
                   _user: auth_models.User = Depends(current_user)) -> dict[str, Any]:
-    result = content.content_share(session=session, batch=body.batch, kg_used=body.kg_used,
-                                   product_value_usd=body.product_value_usd, on=body.on or dt.date.today())
+    inputs = ([(body.batch, body.kg_used or 0.0)] if body.batch else []) + [(i.batch, i.kg_used) for i in body.inputs]
+    result = content.content_share(session=session, inputs=inputs, product_value_usd=body.product_value_usd,
+                                   on=body.on or dt.date.today())
     return json.loads(json.dumps(result, default=str))
 
 
@@ -473,18 +474,25 @@ def screening_page(request: Request, name: str | None = None, country: str = "",
 
 
 @pages.get("/exports/content", response_class=HTMLResponse)
-def content_page(request: Request, batch: str = "", kg: str = "", value: str = "", on: str = "",
+def content_page(request: Request, batch: str = "", kg: str = "", value: str = "", on: str = "", more: str = "",
                  session: Session = Depends(get_session), user: auth_models.User = Depends(page_user)) -> Response:
     result, error = None, None
-    if batch:
+    if batch or more:
         try:
-            result = content.content_share(session=session, batch=batch, kg_used=float(kg or 0),
-                                           product_value_usd=float(value or 0), on=_day(on))
+            inputs = [(batch, float(kg or 0))] if batch else []
+            for line in more.replace(";", "\n").splitlines():  # BATCH:KG per line
+                if line.strip():
+                    name, _, amount = line.strip().rpartition(":")
+                    inputs.append((name, float(amount)))
+            result = content.content_share(session=session, inputs=inputs, product_value_usd=float(value or 0),
+                                           on=_day(on))
         except InputError as e:
             error = e.lines()
         except NotFound as e:
             error = [str(e)]
         except ValueError:
-            error = ["field 'kg' and 'value' must be numbers"]
-    return render(request, "exports/content.html", user=user, result=result, error=error,
-                  values={"batch": batch, "kg": kg, "value": value, "on": on or dt.date.today().isoformat()})
+            error = ["fields 'kg' and 'value' must be numbers, more inputs BATCH:KG"]
+    rules = content.rules(session=session)
+    return render(request, "exports/content.html", user=user, result=result, error=error, rules=_plain(rules),
+                  values={"batch": batch, "kg": kg, "value": value, "more": more,
+                          "on": on or dt.date.today().isoformat()})
