@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from benchmarks import naive
-from restrat.ledger import anomalies, service, synth
+from restrat.ledger import anomalies, consumers, service, synth
 from restrat.ledger.format import read_events
 from restrat.ledger.importer import import_events
 from restrat.store.bulk import write_columns
@@ -46,7 +46,11 @@ def generate(data: Path, events: int, seed: int) -> dict[str, Any]:
     return {"events": len(ledger.events), "seconds": time.perf_counter() - t, "peak_mb": _peak_mb()}
 
 
-def import_fast(data: Path, url: str) -> dict[str, Any]:
+def import_fast(data: Path, url: str, ledger_only: bool = False) -> dict[str, Any]:
+    """The validated import of the whole file in one transaction; ledger_only leaves out the capabilities that
+    follow each import (quota and licence use, industry production), to show what they cost."""
+    if ledger_only:
+        consumers.CONSUMERS = ()
     engine = _fresh(url, data)
     t = time.perf_counter()
     frames = read_events(data / "events.parquet")
@@ -152,11 +156,12 @@ def main(argv: list[str]) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--limit", type=int, default=20_000)
     p.add_argument("--samples", type=int, default=200)
+    p.add_argument("--ledger-only", action="store_true", help="import: without the capabilities that follow it")
     a = p.parse_args(argv)
     if a.stage == "generate":
         out = generate(a.data, a.events, a.seed)
     elif a.stage == "import":
-        out = import_fast(a.data, a.url)
+        out = import_fast(a.data, a.url, a.ledger_only)
     elif a.stage == "raw-insert":
         out = raw_insert(a.data, a.url, a.source)
     elif a.stage == "naive-import":
