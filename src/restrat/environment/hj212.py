@@ -544,6 +544,8 @@ async def serve(platform: Platform, *, host: str = "127.0.0.1", port: int = 0, s
                     break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:  # the server shuts down: end this connection quietly (the task is ours)
+            pass
         finally:
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
