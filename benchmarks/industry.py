@@ -1,5 +1,5 @@
-"""Industry benchmarks (issue 7): concentration on ledger production over a large ledger, and facility clustering,
-each beside a naive baseline measured in the same run.
+"""Industry benchmarks (issue 7): concentration on ledger production and the value chain over a large ledger, and
+facility clustering, each beside a naive baseline measured in the same run.
 
     python -m benchmarks.industry [--events 1000000] [--facilities 10000] [--naive-events 50000]
                                   [--naive-facilities 1000]
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import struct
 import time
 from pathlib import Path
 
@@ -17,7 +19,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
-from restrat.industry import clusters, production, service
+from restrat.catalog.service import ELEMENTS
+from restrat.industry import clusters, production, service, valuechain, valueday
 from restrat.industry import concentration as conc
 from restrat.ledger import synth
 from restrat.ledger.consumers import Written
@@ -34,6 +37,9 @@ def ledger_db(events: int, seed: int) -> str:
     path = CACHE / f"industry-{events}-s{seed}.db"
     url = f"sqlite:///{path}"
     if path.exists():
+        engine = make_engine(url)
+        upgrade(engine=engine)  # a cache built before a migration gets it (and its backfill) once
+        engine.dispose()
         return url
     CACHE.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
@@ -110,6 +116,90 @@ def hook_cost(url: str) -> tuple[float, int]:
     return seconds, len(events)
 
 
+MADE_SQL = ("SELECT f.stage, e.at_epoch_s / 86400, b.form, b.reo_kg, b.comp FROM ledger_batch b "
+            "JOIN ledger_event e ON e.id = b.event_id JOIN facility f ON f.id = e.facility_id "
+            "WHERE e.kind IN ('extraction', 'processing') LIMIT :n")
+USED_SQL = ("SELECT f.stage, e.at_epoch_s / 86400, b.form, i.kg / b.gross_kg * b.reo_kg, b.comp FROM ledger_input i "
+            "JOIN ledger_event e ON e.id = i.event_id JOIN ledger_batch b ON b.id = i.batch_id "
+            "JOIN facility f ON f.id = e.facility_id WHERE e.kind = 'processing' LIMIT :n")
+
+
+def setwise_value_chain(url: str, by: str) -> tuple[float, pd.DataFrame]:
+    """restrat: element REO made and consumed per facility, day and form (kept by the import hook) valued set-wise,
+    value per tonne and value added per stage and year, multiplier and product structure."""
+    engine = make_engine(url)
+    with session_factory(engine)() as s:
+        t = time.perf_counter()
+        out = service.value_chain(session=s, by=by)
+        seconds = time.perf_counter() - t
+    engine.dispose()
+    return seconds, out["stages"]
+
+
+def naive_value_chain(url: str, limit: int) -> tuple[float, int, dict[str, float]]:
+    """The obvious way: read the first `limit` produced and the first `limit` consumed batches, unpack each
+    composition with struct and price it element by element from a dict, totals per stage in Python (timed from the
+    query on). Checked against the set-wise valuation of the same rows."""
+    prices = service.oxide_price_table()
+    factors = service.stage_prices().set_index("form").factor_of_oxide_value.to_dict()
+    table = {(r.element, int(r.year)): float(r.usd_per_kg) for r in prices.itertuples()}
+    first = int(prices.year.min())
+    engine = make_engine(url)
+    t = time.perf_counter()
+    with engine.connect() as conn:
+        rows = {role: conn.execute(text(sql), {"n": limit}).all() for role, sql in (("out", MADE_SQL),
+                                                                                      ("in", USED_SQL))}
+    totals: dict[str, float] = {}
+    for role, part in rows.items():
+        for stage, day, form, reo_kg, comp in part:
+            year = pd.Timestamp(int(day), unit="D").year
+            fractions = struct.unpack(f"<{len(ELEMENTS)}f", comp)
+            value = 0.0
+            for element, f in zip(ELEMENTS, fractions, strict=True):
+                for y in range(year, first - 1, -1):  # the latest price year at or before the batch's
+                    if (element, y) in table:
+                        value += f * table[(element, y)]
+                        break
+            key = f"{stage}:{role}"
+            totals[key] = totals.get(key, 0.0) + reo_kg * value * factors.get(form, 0.0)
+    seconds = time.perf_counter() - t
+    for role, part in rows.items():  # the same rows valued set-wise give the same totals
+        frame = pd.DataFrame([r[:4] for r in part], columns=["stage", "day", "form", "reo_kg"])
+        comp = np.frombuffer(b"".join(bytes(r[4]) for r in part), dtype="<f4").reshape(-1, len(ELEMENTS))
+        years = (pd.Timestamp(0) + pd.to_timedelta(frame.day, unit="D")).dt.year.to_numpy()
+        valued = valuechain.value_batches(frame, comp.astype(float), years, prices, service.stage_prices(),
+                                          elements=ELEMENTS)
+        for stage, v in valued.groupby("stage").value_usd.sum().items():
+            assert math.isclose(v, totals[f"{stage}:{role}"], rel_tol=1e-6), (stage, role)
+    engine.dispose()
+    return seconds, sum(len(p) for p in rows.values()), totals
+
+
+def value_hook_cost(url: str) -> tuple[float, float, int]:
+    """The value-chain import hook's own work for the whole ledger handed over as one import (element REO per
+    facility, day, role and form, compositions read back by id range; rolled back), and a full rebuild."""
+    engine = make_engine(url)
+    with session_factory(engine)() as s:
+        events = service.query_frame(s, text("SELECT id, kind, facility_id, at_epoch_s FROM ledger_event"),
+                                     ["event_id", "kind", "facility_id", "at_epoch_s"])
+        outputs = service.query_frame(s, text("SELECT event_id, id, facility_id, form, reo_kg FROM ledger_batch"),
+                                      ["event_id", "batch_id", "facility_id", "form", "reo_kg"])
+        inputs = service.query_frame(s, text(
+            "SELECT i.event_id, i.batch_id, i.kg, i.kg / b.gross_kg * b.reo_kg, b.form FROM ledger_input i "
+            "JOIN ledger_batch b ON b.id = i.batch_id"), ["event_id", "batch_id", "kg", "reo_kg", "form"])
+        s.execute(text("DELETE FROM industry_value_day"))
+        t = time.perf_counter()
+        valueday.on_import(session=s, written=Written(events=events, inputs=inputs, outputs=outputs))
+        hook_s = time.perf_counter() - t
+        s.rollback()
+        t = time.perf_counter()
+        valueday.rebuild(s.connection())
+        rebuild_s = time.perf_counter() - t
+        s.rollback()
+    engine.dispose()
+    return hook_s, rebuild_s, len(events)
+
+
 def random_facilities(n: int, seed: int) -> pd.DataFrame:
     """n facilities scattered around 40 regional centres in China, stages drawn at random."""
     rng = np.random.default_rng(seed)
@@ -168,18 +258,25 @@ def main() -> None:
     p.add_argument("--naive-events", type=int, default=50_000)
     p.add_argument("--naive-facilities", type=int, default=1_000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--naive-batches", type=int, default=50_000,
+                   help="Produced and consumed batches each valued by the naive value-chain loop.")
     a = p.parse_args()
 
     url = ledger_db(a.events, a.seed)
     fast_s, events, out = setwise_production_hhi(url)
     naive_s, naive_rows = naive_production_hhi(url, a.naive_events)
     hook_s, hook_events = hook_cost(url)
+    value_hook_s, rebuild_s, _ = value_hook_cost(url)
     engine = make_engine(url)
     with session_factory(engine)() as s:
         t = time.perf_counter()
         service.vertical_integration(session=s)
         vi_s = time.perf_counter() - t
     engine.dispose()
+    value_s, stages = setwise_value_chain(url, "national")
+    value_group_s, _ = setwise_value_chain(url, "group")
+    naive_value_s, naive_value_rows, _ = naive_value_chain(url, a.naive_batches)
+    valued_rows = int(stages.output_t.count())
     frame = random_facilities(a.facilities, a.seed)
     t = time.perf_counter()
     labelled = clusters.label(frame, eps_km=30, min_samples=5)
@@ -192,16 +289,31 @@ def main() -> None:
                                 owners=["B", "C"], into="BC", rule=service.merger_rule())
     assert merged.delta_hhi.iloc[0] > 0
 
-    print(f"\nLedger: {events:,} events; {len(out)} (stage, year) cells; clusters: "
-          f"{labelled.cluster.max() + 1} found among {a.facilities:,} facilities.\n")
+    print(f"\nLedger: {events:,} events; {len(out)} (stage, year) cells; {valued_rows} valued (stage, year) cells; "
+          f"clusters: {labelled.cluster.max() + 1} found among {a.facilities:,} facilities; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores.\n")
     print("| work | restrat | naive baseline (same run) | ratio | target |")
     print("|---|---|---|---|---|")
     print(f"| production HHI/CR-4 by stage and year, {events:,}-event ledger (SQLite) | {fast_s:.2f} s "
           f"({events / fast_s:,.0f} events/s) | Python row loop over {naive_rows:,} producing events: "
           f"{naive_s:.2f} s ({naive_rows / naive_s:,.0f} events/s) | "
           f"{(events / fast_s) / (naive_rows / naive_s):,.0f}x | < 5 s |")
+    with make_engine(url).connect() as conn:
+        batches = conn.execute(text(
+            "SELECT (SELECT COUNT(*) FROM ledger_batch b JOIN ledger_event e ON e.id = b.event_id "
+            "WHERE e.kind IN ('extraction', 'processing')) + (SELECT COUNT(*) FROM ledger_input i JOIN ledger_event e "
+            "ON e.id = i.event_id WHERE e.kind = 'processing')")).scalar_one()
+    print(f"| value chain (value per t REO, value added, multiplier, structure) by stage and year, same ledger, "
+          f"{batches:,} produced and consumed batches | {value_s:.2f} s ({batches / value_s:,.0f} batches/s; "
+          f"by group {value_group_s:.2f} s) | Python row loop with struct and a price dict over {naive_value_rows:,} "
+          f"batches: {naive_value_s:.2f} s ({naive_value_rows / naive_value_s:,.0f} batches/s), same totals | "
+          f"{(batches / value_s) / (naive_value_rows / naive_value_s):,.0f}x | < 5 s |")
+    print(f"| concentration and value chain together | {fast_s + value_s:.2f} s | | | < 5 s |")
     print(f"| import hook keeping production per facility and day, {hook_events:,} events as one import | "
           f"{hook_s:.2f} s | | | added to the import's own time |")
+    print(f"| import hook keeping element REO made and consumed per facility, day and form (value chain), "
+          f"{hook_events:,} events as one import | {value_hook_s:.2f} s | full rebuild from the ledger (the "
+          f"migration's backfill): {rebuild_s:.2f} s | | added to the import's own time |")
     print(f"| vertical integration per owner and year, same ledger | {vi_s:.2f} s | | | no naive baseline yet |")
     print(f"| DBSCAN (haversine, ball tree) + chain completeness, {a.facilities:,} facilities | {cluster_s:.2f} s | "
           f"pure-Python DBSCAN on {a.naive_facilities:,}: {naive_cluster_s:.2f} s, O(n²) to {a.facilities:,}: "

@@ -167,3 +167,31 @@ def test_shipped_stage_prices_label_every_unsourced_factor_as_illustrative() -> 
     assert sp[sp.status == "seen"].form.tolist() == ["separated_oxide"]
     assumed = sp[sp.status == "assumption"]
     assert assumed.reason.str.contains("ILLUSTRATIVE|no sale value").all()
+
+
+def _value_table(session: Session) -> pd.DataFrame:
+    from sqlalchemy import text
+
+    from restrat.industry import valueday
+
+    cols = list(valueday.KEYS + valueday.VALUE_COLUMNS)
+    rows = session.execute(text(f"SELECT {', '.join(cols)} FROM {valueday.TABLE}")).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=cols).sort_values(list(valueday.KEYS)).reset_index(
+        drop=True)
+
+
+def test_import_hook_keeps_the_element_table_equal_to_a_rebuild_across_imports(session: Session) -> None:
+    from restrat.industry import valueday
+
+    registry_for_ledger(session)
+    events = simple_chain()
+    ledger.import_records(session=session, records=events[:6], username="t")  # mines, shipments, receipts
+    ledger.import_records(session=session, records=events[6:], username="t")  # separation consumes older batches
+    kept = _value_table(session)
+    assert set(kept.role) == {"out", "in"}
+    separation_in = kept[(kept.role == "in")]
+    assert separation_in.reo_kg.sum() == pytest.approx(6_800)
+    assert separation_in.dy_kg.sum() == pytest.approx(1_800 * IONIC["Dy"], rel=1e-6)
+    valueday.rebuild(session.connection())
+    rebuilt = _value_table(session)
+    pd.testing.assert_frame_equal(kept, rebuilt, check_exact=False, rtol=1e-9)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from restrat.catalog import reference
 from restrat.errors import InputError, Problem
-from restrat.industry import access, clusters, scale, valuechain
+from restrat.industry import access, clusters, scale, valuechain, valueday
 from restrat.industry import concentration as conc
 from restrat.registry import models as registry_models
 
@@ -351,49 +351,32 @@ def oxide_price_table() -> pd.DataFrame:
     return valuechain.oxide_prices(reference.read(OXIDE_PRICE_FILE), elements=ELEMENTS)
 
 
-def _comp(blobs: list[bytes]) -> np.ndarray:
-    from restrat.catalog.service import ELEMENTS
-
-    if not blobs:
-        return np.zeros((0, len(ELEMENTS)))
-    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(-1, len(ELEMENTS)).astype(np.float64)
-
-
 def value_cells(*, session: Session, years: list[int] | None = None, prices_path: Path | None = None
                 ) -> pd.DataFrame:
     """Valued ledger flows per facility, day, role and form: 'out' = batches made by extraction or processing
     (valued in their own year), 'in' = batches consumed by processing (valued in the consuming year), with REO
-    (t), its priced part (t) and value (USD)."""
+    (t), its priced part (t) and value (USD). Reads industry_value_day (element REO per facility, day, role and
+    form, kept by the ledger's import hook); valuation is linear in the element REO, so nothing is lost."""
     from restrat.catalog.service import ELEMENTS
 
     where, params = "", {}
     if years:
-        where = " AND e.at_epoch_s >= :a AND e.at_epoch_s < :b"
-        params = {"a": _day(dt.date(min(years), 1, 1)) * 86400, "b": _day(dt.date(max(years) + 1, 1, 1)) * 86400}
-    made_sql = ("SELECT e.facility_id, e.at_epoch_s / 86400, b.form, b.reo_kg, b.comp FROM ledger_batch b "
-                "JOIN ledger_event e ON e.id = b.event_id "
-                f"WHERE e.kind IN ('extraction', 'processing'){where}")
-    used_sql = ("SELECT e.facility_id, e.at_epoch_s / 86400, b.form, i.kg / b.gross_kg * b.reo_kg, b.comp "
-                "FROM ledger_input i JOIN ledger_event e ON e.id = i.event_id JOIN ledger_batch b ON b.id = i.batch_id "
-                f"WHERE e.kind = 'processing'{where}")
-    sp, ox = stage_prices(path=prices_path), oxide_price_table()
-    parts = []
-    for role, sql in (("out", made_sql), ("in", used_sql)):
-        rows = session.execute(text(sql), params).all()
-        frame = pd.DataFrame([r[:4] for r in rows], columns=["facility_id", "day", "form", "reo_kg"])
-        comp = _comp([bytes(r[4]) for r in rows])
-        del rows
-        if frame.empty:
-            continue
-        yrs = (pd.Timestamp(EPOCH) + pd.to_timedelta(frame.day, unit="D")).dt.year.to_numpy()
-        valued = valuechain.value_batches(frame, comp, yrs, ox, sp, elements=ELEMENTS)
-        parts.append(valued.groupby(["facility_id", "day", "form"], as_index=False)[
-            ["reo_kg", "priced_kg", "value_usd"]].sum().assign(role=role))
-    cols = ["facility_id", "day", "form", "role", "reo_t", "priced_t", "value_usd"]
-    if not parts:
-        return pd.DataFrame(columns=cols)
-    cells = pd.concat(parts, ignore_index=True)
-    return cells.assign(reo_t=cells.reo_kg / 1000.0, priced_t=cells.priced_kg / 1000.0)[cols]
+        where = " WHERE day >= :a AND day < :b"
+        params = {"a": _day(dt.date(min(years), 1, 1)), "b": _day(dt.date(max(years) + 1, 1, 1))}
+    cols = list(valueday.KEYS + valueday.VALUE_COLUMNS)
+    frame = query_frame(session, text(f"SELECT {', '.join(cols)} FROM {valueday.TABLE}{where}"), cols, params)
+    out_cols = ["facility_id", "day", "form", "role", "reo_t", "priced_t", "value_usd"]
+    if frame.empty:
+        return pd.DataFrame(columns=out_cols)
+    years_of = (pd.Timestamp(EPOCH) + pd.to_timedelta(frame.day, unit="D")).dt.year.to_numpy()
+    uniq, inv = np.unique(years_of, return_inverse=True)
+    price, _ = valuechain.price_matrix(oxide_price_table(), uniq, elements=ELEMENTS)
+    p = price[inv]
+    el = frame[list(valueday.EL_COLUMNS)].to_numpy(dtype=float)
+    priced = ~np.isnan(p)
+    factor = frame.form.map(stage_prices(path=prices_path).set_index("form").factor_of_oxide_value).fillna(0.0)
+    return frame.assign(reo_t=frame.reo_kg / 1000.0, priced_t=np.where(priced, el, 0.0).sum(axis=1) / 1000.0,
+                        value_usd=(el * np.nan_to_num(p)).sum(axis=1) * factor.to_numpy())[out_cols]
 
 
 def _value_dims(session: Session, cells: pd.DataFrame, by: str, eps_km: float, min_samples: int) -> pd.DataFrame:

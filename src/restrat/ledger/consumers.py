@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 CONSUMERS: tuple[str, ...] = ("restrat.quota.consumption:on_import",
                               "restrat.exports.licences:consume_ledger_exports",
-                              "restrat.industry.production:on_import")
+                              "restrat.industry.production:on_import",
+                              "restrat.industry.valueday:on_import")
 
 
 @dataclass(frozen=True)
