@@ -144,7 +144,8 @@ def limits_table(*, session: Session, on: dt.date | None = None, pollutant: str 
     return pd.DataFrame(rows, columns=cols)
 
 
-def _outlet_frame(session: Session, *, facility_ids: list[int] | None = None) -> pd.DataFrame:
+def _outlet_frame(session: Session, *, facility_ids: list[int] | None = None, mns: list[str] | None = None
+                  ) -> pd.DataFrame:
     q = select(Outlet.id.label("outlet_id"), Outlet.code.label("outlet"), Outlet.facility_id, Outlet.medium,
                Outlet.discharge, Outlet.process, Outlet.facility_class, Outlet.special_area, Outlet.mn,
                Outlet.data_status,
@@ -152,6 +153,8 @@ def _outlet_frame(session: Session, *, facility_ids: list[int] | None = None) ->
                Facility.enterprise_id, Facility.lat, Facility.lon).join(Facility, Facility.id == Outlet.facility_id)
     if facility_ids is not None:
         q = q.where(Outlet.facility_id.in_(facility_ids))
+    if mns is not None:
+        q = q.where(Outlet.mn.in_(mns))
     return pd.DataFrame(session.execute(q.order_by(Facility.code, Outlet.code)).mappings().all(),
                         columns=["outlet_id", "outlet", "facility_id", "medium", "discharge", "process",
                                  "facility_class", "special_area", "mn", "data_status", "facility", "facility_name",
@@ -365,11 +368,12 @@ def _existing(session: Session, values: pd.DataFrame) -> pd.DataFrame:
 
 def submit(*, session: Session, raw: pd.DataFrame, source_name: str, channel: str, username: str,
            enterprise_id: int | None = None, promote_now: bool = True, data_status: str = "reported",
-           now: dt.datetime | None = None) -> dict[str, Any]:
+           now: dt.datetime | None = None, outlets_df: pd.DataFrame | None = None) -> dict[str, Any]:
     """Check a file or message of monitoring values into the workspace and (by default) promote it to the official
     record, all in the caller's transaction: any broken check raises InputError and writes nothing. Values already
-    recorded unchanged are counted as duplicates and skipped, so a re-import changes nothing."""
-    outs = _outlet_frame(session)
+    recorded unchanged are counted as duplicates and skipped, so a re-import changes nothing. outlets_df narrows
+    the outlets the rows may name (default: every registered outlet)."""
+    outs = _outlet_frame(session) if outlets_df is None else outlets_df
     if enterprise_id is not None:
         outs = outs[outs.enterprise_id == enterprise_id]
     values = check_values(raw=raw, outlets_df=outs, now=now)
@@ -461,14 +465,15 @@ def ingest_file(*, session: Session, path: Path, username: str, enterprise_id: i
                   username=username, enterprise_id=enterprise_id, promote_now=promote_now)
 
 
-def hj212_rows(*, session: Session, readings: list[dict[str, str]], st: str | None = None) -> pd.DataFrame:
+def hj212_rows(*, session: Session, readings: list[dict[str, str]], st: str | None = None,
+               outlets_df: pd.DataFrame | None = None) -> pd.DataFrame:
     """Monitoring rows from HJ 212 readings: the data logger (MN) names the outlet, the HJ 212 code the
     pollutant. An unknown MN or code, or a system code (ST) of the other medium than the outlet's, is an
     InputError (the message is then refused)."""
     if not readings:
         return pd.DataFrame(columns=list(REQUIRED) + ["period", "flag", "method"])
     df = pd.DataFrame(readings)
-    outs = _outlet_frame(session)
+    outs = _outlet_frame(session, mns=sorted(set(df.mn))) if outlets_df is None else outlets_df
     outs = outs[outs.mn.notna()].set_index("mn")
     pol = standards.pollutants()
     pol = pol[pol.hj212_code != ""].set_index("hj212_code")
@@ -750,9 +755,10 @@ def ingest_hj212(*, session: Session, message: hj212.Message, username: str = "h
     readings = hj212.readings(message)
     if not readings:
         return None
-    raw = hj212_rows(session=session, readings=readings, st=message.st)
+    outs = _outlet_frame(session, mns=[message.mn])  # the logger's outlet only: one small query per message
+    raw = hj212_rows(session=session, readings=readings, st=message.st, outlets_df=outs)
     return submit(session=session, raw=raw, source_name=f"HJ 212 MN={message.mn} QN={message.qn or '-'}",
-                  channel="hj212", username=username)
+                  channel="hj212", username=username, outlets_df=outs)
 
 
 LOGGER_PW_CHARS = r"[A-Za-z0-9_\-.]{6,9}"
