@@ -359,6 +359,28 @@ def test_an_upload_without_the_answer_bit_is_stored_silently(client: Client, db:
     assert _count(db, MonitoringValue) == 4
 
 
+def test_an_idle_connection_is_closed_after_the_idle_timeout() -> None:
+    events: list[hj212.ListenerEvent] = []
+
+    async def nothing(*_: object) -> None:
+        raise AssertionError("no message was sent")
+
+    async def keep(event: hj212.ListenerEvent) -> None:
+        events.append(event)
+
+    async def scenario() -> bool:
+        platform = hj212.Platform(store=nothing, authenticate=nothing, record=keep)  # type: ignore[arg-type]
+        server = await hj212.serve(platform, port=0, idle_timeout=0.2)
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+        eof = await asyncio.wait_for(reader.read(), timeout=10) == b""
+        writer.close()
+        server.close()
+        return eof
+
+    assert asyncio.run(scenario())
+    assert [e.outcome for e in events] == ["closed"]
+
+
 # ---- logger registry -----------------------------------------------------------------------------------------
 
 

@@ -243,7 +243,7 @@ def peek_header(data: bytes) -> dict[str, str]:
     text = data[start + 6 if start >= 0 else 0:].decode("ascii", "replace")
     head = text.split("CP=", 1)[0]
     return {k: v for k, v in _header_fields(head).items() if k in ("QN", "ST", "CN", "PW", "MN", "Flag")
-            and re.fullmatch(r"[A-Za-z0-9_\-]{1,24}", v)}
+            and re.fullmatch(r"[A-Za-z0-9_.\-]{1,24}", v)}
 
 
 def _answer(*, qn: str | None, mn: str, pw: str, cn: str, cp: str = "") -> str:
