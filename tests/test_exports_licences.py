@@ -265,6 +265,16 @@ def test_flagged_ledger_exports_show_in_the_anomaly_scan_with_their_reason_and_a
         get_engine.cache_clear()
 
 
+def test_the_ledger_imports_export_control_only_when_a_scan_or_an_import_runs() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, restrat.ledger.service, restrat.ledger.anomalies, restrat.ledger.consumers; "
+            "print(sorted(m for m in sys.modules if m.startswith('restrat.exports')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
+
+
 def test_content_rule_prices_chinese_origin_controlled_content_against_the_dated_threshold(ready: Session,
                                                                                            db: Engine) -> None:
     from restrat.exports import content
