@@ -355,16 +355,33 @@ def value_cells(*, session: Session, years: list[int] | None = None, prices_path
                 ) -> pd.DataFrame:
     """Valued ledger flows per facility, day, role and form: 'out' = batches made by extraction or processing
     (valued in their own year), 'in' = batches consumed by processing (valued in the consuming year), with REO
-    (t), its priced part (t) and value (USD). Reads industry_value_day (element REO per facility, day, role and
-    form, kept by the ledger's import hook); valuation is linear in the element REO, so nothing is lost."""
+    (t), its priced part (t) and value (USD); `day` is the first day of a period with one year and one owner per
+    facility. Reads industry_value_day (element REO per facility, day, role and form, kept by the ledger's import
+    hook), summed in SQL per such period; valuation is linear in the element REO, so nothing is lost."""
     from restrat.catalog.service import ELEMENTS
 
     where, params = "", {}
     if years:
         where = " WHERE day >= :a AND day < :b"
         params = {"a": _day(dt.date(min(years), 1, 1)), "b": _day(dt.date(max(years) + 1, 1, 1))}
-    cols = list(valueday.KEYS + valueday.VALUE_COLUMNS)
-    frame = query_frame(session, text(f"SELECT {', '.join(cols)} FROM {valueday.TABLE}{where}"), cols, params)
+    first, last = session.execute(text(f"SELECT MIN(day), MAX(day) FROM {valueday.TABLE}{where}"), params).one()
+    frame = pd.DataFrame()
+    if first is not None:
+        # Sum the days of each period in which no year ends and no group membership starts or ends: inside one,
+        # the year (prices) and every facility's owner are the same, so the period's first day stands for all.
+        members = memberships(session=session)
+        y0 = (pd.Timestamp(EPOCH) + pd.Timedelta(days=int(first))).year
+        y1 = (pd.Timestamp(EPOCH) + pd.Timedelta(days=int(last))).year
+        cuts = {_day(dt.date(y, 1, 1)) for y in range(y0, y1 + 2)}
+        cuts |= {int(d) for d in pd.concat([members.from_day, members.to_day + 1]).dropna() if first < d <= last}
+        cuts_sorted = sorted(cuts)
+        period = "CASE " + " ".join(f"WHEN day < {b} THEN {a}" for a, b in zip(cuts_sorted, cuts_sorted[1:],
+                                                                            strict=False)) + " END"
+        sums = ", ".join(f"SUM({c})" for c in valueday.VALUE_COLUMNS)
+        cols = ["facility_id", "day", "role", "form", *valueday.VALUE_COLUMNS]
+        frame = query_frame(session, text(
+            f"SELECT facility_id, {period} AS period, role, form, {sums} FROM {valueday.TABLE}{where} "
+            "GROUP BY facility_id, period, role, form"), cols, params)
     out_cols = ["facility_id", "day", "form", "role", "reo_t", "priced_t", "value_usd"]
     if frame.empty:
         return pd.DataFrame(columns=out_cols)

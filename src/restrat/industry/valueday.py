@@ -9,6 +9,8 @@ backfill, and the reference the tests compare the hook against)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, bindparam, text
@@ -28,9 +30,7 @@ USED_SQL = ("SELECT e.facility_id, e.at_epoch_s / 86400, b.form, i.kg / b.gross_
             "WHERE e.kind = 'processing'")
 
 
-def _unpack(blobs: list[bytes] | tuple[bytes, ...]) -> np.ndarray:
-    if not blobs:
-        return np.zeros((0, len(ELEMENTS)))
+def _unpack(blobs: Iterable[bytes]) -> np.ndarray:
     return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(-1, len(ELEMENTS)).astype(np.float64)
 
 
@@ -69,23 +69,33 @@ def _upsert(conn: Connection, frame: pd.DataFrame) -> None:
 
 
 def _comps(conn: Connection, ids: np.ndarray, new_range: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted batch ids, their REO fractions): the batches of this import by one range scan, older ones by id."""
-    got_ids: list[int] = []
-    blobs: list[bytes] = []
-    wanted = np.unique(ids)
+    """(sorted batch ids, their REO fractions): the batches this import wrote (its ids are one contiguous range) by
+    one range scan through the driver, older ones by id in chunks."""
+    got_ids: list[np.ndarray] = []
+    comps: list[np.ndarray] = []
+    older = ids
     if new_range is not None:
-        rows = conn.execute(text("SELECT id, comp FROM ledger_batch WHERE id BETWEEN :a AND :b"),
-                            {"a": new_range[0], "b": new_range[1]}).all()
-        got_ids += [r[0] for r in rows]
-        blobs += [bytes(r[1]) for r in rows]
-        wanted = wanted[(wanted < new_range[0]) | (wanted > new_range[1])]
+        cur = conn.connection.dbapi_connection.cursor()
+        mark = "%s" if conn.dialect.name == "postgresql" else "?"
+        try:
+            cur.execute(f"SELECT id, comp FROM ledger_batch WHERE id BETWEEN {mark} AND {mark}", new_range)
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+        got_ids.append(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+        comps.append(_unpack(r[1] for r in rows))
+        older = ids[(ids < new_range[0]) | (ids > new_range[1])]
+    wanted = np.unique(older)
     stmt = text("SELECT id, comp FROM ledger_batch WHERE id IN :keys").bindparams(bindparam("keys", expanding=True))
     for start in range(0, len(wanted), CHUNK):
         rows = conn.execute(stmt, {"keys": wanted[start:start + CHUNK].tolist()}).all()
-        got_ids += [r[0] for r in rows]
-        blobs += [bytes(r[1]) for r in rows]
-    order = np.argsort(np.asarray(got_ids, dtype=np.int64), kind="stable")
-    return np.asarray(got_ids, dtype=np.int64)[order], _unpack(blobs)[order]
+        got_ids.append(np.asarray([r[0] for r in rows], dtype=np.int64))
+        comps.append(_unpack([bytes(r[1]) for r in rows]))
+    if not got_ids:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, len(ELEMENTS)))
+    all_ids, all_comp = np.concatenate(got_ids), np.concatenate(comps)
+    order = np.argsort(all_ids, kind="stable")
+    return all_ids[order], all_comp[order]
 
 
 def on_import(*, session: object, written: Written) -> None:
