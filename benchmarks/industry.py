@@ -23,6 +23,7 @@ from restrat.catalog.service import ELEMENTS
 from restrat.industry import clusters, production, service, valuechain, valueday
 from restrat.industry import concentration as conc
 from restrat.ledger import synth
+from restrat.ledger.chain import unpack_comp
 from restrat.ledger.consumers import Written
 from restrat.ledger.format import frames_from_table
 from restrat.ledger.importer import import_events
@@ -109,7 +110,8 @@ def hook_cost(url: str) -> tuple[float, int]:
         s.execute(text("DELETE FROM industry_production_day"))
         t = time.perf_counter()
         production.on_import(session=s, written=Written(events=events, inputs=pd.DataFrame(),
-                                                        outputs=pd.DataFrame()))
+                                                        outputs=pd.DataFrame(), in_comp=np.zeros((0, len(ELEMENTS))),
+                                                        out_comp=np.zeros((0, len(ELEMENTS)))))
         seconds = time.perf_counter() - t
         s.rollback()
     engine.dispose()
@@ -177,19 +179,22 @@ def naive_value_chain(url: str, limit: int) -> tuple[float, int, dict[str, float
 
 def value_hook_cost(url: str) -> tuple[float, float, int]:
     """The value-chain import hook's own work for the whole ledger handed over as one import (element REO per
-    facility, day, role and form, compositions read back by id range; rolled back), and a full rebuild."""
+    facility, day, role and form, from the compositions the import hands over; rolled back), and a full rebuild."""
     engine = make_engine(url)
     with session_factory(engine)() as s:
-        events = service.query_frame(s, text("SELECT id, kind, facility_id, at_epoch_s FROM ledger_event"),
+        events = service.query_frame(s, text("SELECT id, kind, facility_id, at_epoch_s FROM ledger_event ORDER BY id"),
                                      ["event_id", "kind", "facility_id", "at_epoch_s"])
-        outputs = service.query_frame(s, text("SELECT event_id, id, facility_id, form, reo_kg FROM ledger_batch"),
-                                      ["event_id", "batch_id", "facility_id", "form", "reo_kg"])
+        outputs = service.query_frame(s, text("SELECT event_id, id, facility_id, form, reo_kg, comp FROM ledger_batch"),
+                                      ["event_id", "batch_id", "facility_id", "form", "reo_kg", "comp"])
         inputs = service.query_frame(s, text(
-            "SELECT i.event_id, i.batch_id, i.kg, i.kg / b.gross_kg * b.reo_kg, b.form FROM ledger_input i "
-            "JOIN ledger_batch b ON b.id = i.batch_id"), ["event_id", "batch_id", "kg", "reo_kg", "form"])
+            "SELECT i.event_id, i.batch_id, i.kg, i.kg / b.gross_kg * b.reo_kg, b.form, b.comp FROM ledger_input i "
+            "JOIN ledger_batch b ON b.id = i.batch_id"), ["event_id", "batch_id", "kg", "reo_kg", "form", "comp"])
+        written = Written(events=events, inputs=inputs.drop(columns="comp"), outputs=outputs.drop(columns="comp"),
+                          in_comp=unpack_comp([bytes(b) for b in inputs.comp]),
+                          out_comp=unpack_comp([bytes(b) for b in outputs.comp]))
         s.execute(text("DELETE FROM industry_value_day"))
         t = time.perf_counter()
-        valueday.on_import(session=s, written=Written(events=events, inputs=inputs, outputs=outputs))
+        valueday.on_import(session=s, written=written)
         hook_s = time.perf_counter() - t
         s.rollback()
         t = time.perf_counter()

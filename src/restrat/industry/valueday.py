@@ -13,13 +13,12 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, text
 
 from restrat.catalog.service import ELEMENTS
 from restrat.ledger.consumers import Written
 
 TABLE = "industry_value_day"
-CHUNK = 30_000  # ids per IN list, within the databases' bound-parameter limits
 EL_COLUMNS = tuple(f"{e.lower()}_kg" for e in ELEMENTS)
 KEYS = ("facility_id", "day", "role", "form")
 VALUE_COLUMNS = ("reo_kg",) + EL_COLUMNS
@@ -68,61 +67,30 @@ def _upsert(conn: Connection, frame: pd.DataFrame) -> None:
         cur.close()
 
 
-def _comps(conn: Connection, ids: np.ndarray, new_range: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted batch ids, their REO fractions): the batches this import wrote (its ids are one contiguous range) by
-    one range scan through the driver, older ones by id in chunks."""
-    got_ids: list[np.ndarray] = []
-    comps: list[np.ndarray] = []
-    older = ids
-    if new_range is not None:
-        cur = conn.connection.dbapi_connection.cursor()
-        mark = "%s" if conn.dialect.name == "postgresql" else "?"
-        try:
-            cur.execute(f"SELECT id, comp FROM ledger_batch WHERE id BETWEEN {mark} AND {mark}", new_range)
-            rows = cur.fetchall()
-        finally:
-            cur.close()
-        got_ids.append(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
-        comps.append(_unpack(r[1] for r in rows))
-        older = ids[(ids < new_range[0]) | (ids > new_range[1])]
-    wanted = np.unique(older)
-    stmt = text("SELECT id, comp FROM ledger_batch WHERE id IN :keys").bindparams(bindparam("keys", expanding=True))
-    for start in range(0, len(wanted), CHUNK):
-        rows = conn.execute(stmt, {"keys": wanted[start:start + CHUNK].tolist()}).all()
-        got_ids.append(np.asarray([r[0] for r in rows], dtype=np.int64))
-        comps.append(_unpack([bytes(r[1]) for r in rows]))
-    if not got_ids:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, len(ELEMENTS)))
-    all_ids, all_comp = np.concatenate(got_ids), np.concatenate(comps)
-    order = np.argsort(all_ids, kind="stable")
-    return all_ids[order], all_comp[order]
-
-
 def on_import(*, session: object, written: Written) -> None:
     """Ledger consumer: add this import's made and consumed element REO per facility, day and form."""
     ev = written.events
-    producing = ev[ev.kind.isin(("extraction", "processing"))][["event_id", "facility_id", "at_epoch_s"]]
-    if producing.empty:
+    kind = ev.kind.to_numpy()
+    producing = np.isin(kind, ("extraction", "processing"))
+    if not producing.any():
         return
-    conn: Connection = session.connection()  # type: ignore[attr-defined]
-    outs = written.outputs.merge(producing, on="event_id", suffixes=("_held", ""))
-    ins = written.inputs.merge(producing[producing.event_id.isin(ev.event_id[ev.kind == "processing"])],
-                               on="event_id")
-    ids = np.concatenate([outs.batch_id.to_numpy(dtype=np.int64), ins.batch_id.to_numpy(dtype=np.int64)])
-    if not len(ids):
-        return
-    new = written.outputs.batch_id
-    new_range = (int(new.min()), int(new.max())) if len(new) else None
-    known, comp = _comps(conn, ids, new_range)
+    # event ids are one contiguous, ascending range per import: a position lookup, no join
+    first = int(ev.event_id.iloc[0])
     parts = []
-    for frame, role in ((outs, "out"), (ins, "in")):
+    for frame, comp, role, kinds in ((written.outputs, written.out_comp, "out", producing),
+                                     (written.inputs, written.in_comp, "in", kind == "processing")):
         if frame.empty:
             continue
-        pos = np.searchsorted(known, frame.batch_id.to_numpy(dtype=np.int64))
-        rows = pd.DataFrame({"facility_id": frame.facility_id.to_numpy(), "day": frame.at_epoch_s.to_numpy() // 86400,
-                             "form": frame.form.to_numpy(), "reo_kg": frame.reo_kg.to_numpy(dtype=float)})
-        parts.append(aggregate(rows, comp[pos], role))
-    _upsert(conn, pd.concat(parts, ignore_index=True))
+        at = frame.event_id.to_numpy(dtype=np.int64) - first
+        keep = kinds[at]
+        if not keep.any():
+            continue
+        at = at[keep]
+        rows = pd.DataFrame({"facility_id": ev.facility_id.to_numpy()[at], "day": ev.at_epoch_s.to_numpy()[at] // 86400,
+                             "form": frame.form.to_numpy()[keep], "reo_kg": frame.reo_kg.to_numpy(dtype=float)[keep]})
+        parts.append(aggregate(rows, comp[keep], role))
+    if parts:
+        _upsert(session.connection(), pd.concat(parts, ignore_index=True))  # type: ignore[attr-defined]
 
 
 def rebuild(conn: Connection) -> int:

@@ -15,7 +15,7 @@ from restrat.catalog.service import product_form_table
 from restrat.errors import InputError, Problem
 from restrat.ledger import consumers
 from restrat.ledger import kinds as K
-from restrat.ledger.chain import Canonical, digests, pack_comp
+from restrat.ledger.chain import Canonical, digests, pack_comp, unpack_comp
 from restrat.ledger.format import EventFrames
 from restrat.ledger.hashjob import HashJob, digest_and_chain, worth_a_child
 from restrat.ledger.validation import Context, Plan, check
@@ -99,7 +99,7 @@ def _lock_head(session: Session) -> tuple[int, int, bytes]:
 
 def _context(session: Session, frames: EventFrames, *, ledger_empty: bool) -> Context:
     facilities = pd.DataFrame(session.execute(text("SELECT code, id FROM facility")).all(), columns=["code", "id"])
-    batches = pd.DataFrame(columns=["code", "id", "facility_id", "at", "gross_kg", "reo_kg", "form"])
+    batches = pd.DataFrame(columns=["code", "id", "facility_id", "at", "gross_kg", "reo_kg", "form", "comp"])
     events = pd.DataFrame(columns=["uid", "id", "kind", "partner_facility_id", "at"])
     taken: set[str] = set()
     if not ledger_empty:
@@ -108,9 +108,9 @@ def _context(session: Session, frames: EventFrames, *, ledger_empty: bool) -> Co
         wanted = sorted(set(frames.inputs["batch"].dropna()) - produced)
         if wanted:
             batches = pd.DataFrame(lookup(session, "SELECT b.code, b.id, b.facility_id, e.at_epoch_s, b.gross_kg, "
-                                          "b.reo_kg, b.form FROM ledger_batch b JOIN ledger_event e "
+                                          "b.reo_kg, b.form, b.comp FROM ledger_batch b JOIN ledger_event e "
                                           "ON e.id = b.event_id WHERE b.code IN {keys}", wanted),
-                                   columns=["code", "id", "facility_id", "at", "gross_kg", "reo_kg", "form"])
+                                   columns=["code", "id", "facility_id", "at", "gross_kg", "reo_kg", "form", "comp"])
         refs = pd.concat([frames.events["shipment_event"], frames.events["corrects"]]).dropna().unique().tolist()
         if refs:
             events = pd.DataFrame(lookup(session, "SELECT uid, id, kind, partner_facility_id, at_epoch_s "
@@ -128,11 +128,16 @@ def _written(new: EventFrames, c: Canonical, plan: Plan, ctx: Context, event_ids
     out_ev, in_ev = outs["ev"].to_numpy(), ins["ev"].to_numpy()
     from_file = plan.in_source == "file"
     pos = np.clip(plan.in_ref, 0, max(len(outs) - 1, 0))
-    db = ctx.batches.reindex(ins["batch"].where(~from_file))
-    per_kg = np.where(from_file, c.out_reo_kg[pos] / c.out_kg[pos] if len(outs) else 0.0,
-                      db["reo_kg"].to_numpy(dtype=float) / db["gross_kg"].to_numpy(dtype=float))
-    in_form = np.where(from_file, np.asarray(c.out_form, dtype=object)[pos] if len(outs) else None,
-                       db["form"].to_numpy(dtype=object))
+    # as stored: the ledger keeps compositions as float32
+    out_comp = new.out_comp.astype("<f4").astype(np.float64)
+    in_comp = out_comp[pos] if len(outs) else np.zeros((len(ins), out_comp.shape[1]))
+    per_kg = c.out_reo_kg[pos] / c.out_kg[pos] if len(outs) else np.zeros(len(ins))
+    in_form = np.asarray(c.out_form, dtype=object)[pos] if len(outs) else np.full(len(ins), None, dtype=object)
+    if not from_file.all():  # inputs that are batches of earlier imports
+        db = ctx.batches.reindex(ins["batch"][~from_file])
+        per_kg[~from_file] = db["reo_kg"].to_numpy(dtype=float) / db["gross_kg"].to_numpy(dtype=float)
+        in_form[~from_file] = db["form"].to_numpy(dtype=object)
+        in_comp[~from_file] = unpack_comp([bytes(b) for b in db["comp"]], width=in_comp.shape[1])
     inputs = pd.DataFrame({"event_id": event_ids[in_ev], "batch_id": in_batch, "kg": c.in_kg,
                            "reo_kg": c.in_kg * per_kg, "form": in_form})
     outputs = pd.DataFrame({"event_id": event_ids[out_ev], "batch_id": batch_ids, "facility_id": plan.out_facility_id,
@@ -144,7 +149,7 @@ def _written(new: EventFrames, c: Canonical, plan: Plan, ctx: Context, event_ids
         "licence_ref": c.licence_ref, "country": c.country,
         "reo_in_kg": np.bincount(in_ev, weights=inputs["reo_kg"].to_numpy(), minlength=n) if len(ins) else 0.0,
         "reo_out_kg": np.bincount(out_ev, weights=c.out_reo_kg, minlength=n) if len(outs) else 0.0})
-    return consumers.Written(events=events, inputs=inputs, outputs=outputs)
+    return consumers.Written(events=events, inputs=inputs, outputs=outputs, in_comp=in_comp, out_comp=out_comp)
 
 
 def import_events(*, session: Session, frames: EventFrames, source_name: str = "request",
