@@ -7,11 +7,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from restrat.store.base import Base
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+from restrat.store.base import Base, utcnow
 
 
 class PriceSubmission(Base):
@@ -33,4 +29,4 @@ class PriceSubmission(Base):
     volume_t: Mapped[float] = mapped_column(Float)
     data_status: Mapped[str] = mapped_column(String(20), default="registered")  # registered / illustrative
     submitted_by: Mapped[str] = mapped_column(String(80))
-    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

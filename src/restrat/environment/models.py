@@ -24,11 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from restrat.ledger.models import BigId
-from restrat.store.base import Base
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+from restrat.store.base import Base, utcnow
 
 
 class EmissionLimit(Base):
@@ -61,7 +57,7 @@ class EmissionLimit(Base):
     superseded_by_load: Mapped[int | None] = mapped_column(Integer, nullable=True)  # official table replacing it
     load_id: Mapped[int] = mapped_column(Integer)
     loaded_by: Mapped[str] = mapped_column(String(80))
-    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Outlet(Base):
@@ -92,7 +88,7 @@ class Submission(Base):
     source_name: Mapped[str] = mapped_column(String(300))
     channel: Mapped[str] = mapped_column(String(12))  # csv / parquet / jsonl / api / hj212
     username: Mapped[str] = mapped_column(String(80))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(12))  # checked / promoted
     rows_total: Mapped[int] = mapped_column(Integer)
     rows_new: Mapped[int] = mapped_column(Integer)
@@ -147,7 +143,7 @@ class DataLogger(Base):
     outlet_id: Mapped[int] = mapped_column(ForeignKey("env_outlet.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     registered_by: Mapped[str] = mapped_column(String(80))
-    registered_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    registered_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -159,7 +155,7 @@ class LoggerEvent(Base):
     __table_args__ = (Index("ix_env_logger_event_mn_at", "mn", "at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now, index=True)  # UTC
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)  # UTC
     peer: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))
     mn: Mapped[str | None] = mapped_column(String(40), nullable=True)

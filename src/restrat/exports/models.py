@@ -19,11 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from restrat.store.base import Base
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+from restrat.store.base import Base, utcnow
 
 
 class ExportMeasure(Base):
@@ -63,7 +59,7 @@ class ControlListVersion(Base):
     __tablename__ = "export_list_version"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80))
     basis: Mapped[str] = mapped_column(Text)  # "reference data seed" / "review proposal 3 accepted: ..."
     effective_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
@@ -169,7 +165,7 @@ class Licence(Base):
     screening: Mapped[str] = mapped_column(Text, default="")  # JSON: hits per party
     data_status: Mapped[str] = mapped_column(String(20), default="registered")
     created_by: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class LicenceLine(Base):
@@ -194,7 +190,7 @@ class LicenceEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     licence_id: Mapped[int] = mapped_column(ForeignKey("export_licence.id", ondelete="CASCADE"), index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     username: Mapped[str] = mapped_column(String(80))
     from_state: Mapped[str] = mapped_column(String(30))
     to_state: Mapped[str] = mapped_column(String(30))
@@ -227,7 +223,7 @@ class ExportFlag(Base):
     kg: Mapped[float] = mapped_column(Float, default=0.0)
     detail: Mapped[str] = mapped_column(Text, default="")
     at_epoch_s: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ReviewProposal(Base):
@@ -236,7 +232,7 @@ class ReviewProposal(Base):
     __tablename__ = "export_review_proposal"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80))
     effective_date: Mapped[dt.date] = mapped_column(Date)
     params: Mapped[str] = mapped_column(Text)  # JSON: weights and thresholds used
@@ -278,7 +274,7 @@ class ScreeningListVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("export_screening_list.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
-    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     source_name: Mapped[str] = mapped_column(String(300))
     added: Mapped[int] = mapped_column(Integer)
     changed: Mapped[int] = mapped_column(Integer)

@@ -8,14 +8,10 @@ import datetime as dt
 from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from restrat.store.base import Base
+from restrat.store.base import Base, utcnow
 
 # SQLite makes only "INTEGER PRIMARY KEY" an alias of the rowid; BIGINT there would add a second index.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class LedgerHead(Base):
@@ -27,14 +23,14 @@ class LedgerHead(Base):
     last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
     last_batch_id: Mapped[int] = mapped_column(BigInteger, default=0)
     last_chain: Mapped[bytes] = mapped_column(LargeBinary(32))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class LedgerImport(Base):
     __tablename__ = "ledger_import"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     username: Mapped[str] = mapped_column(String(80))
     source_name: Mapped[str] = mapped_column(String(300))
     events_new: Mapped[int] = mapped_column(Integer)
@@ -101,7 +97,7 @@ class LedgerFinding(Base):
     size: Mapped[float] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="open")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class LedgerAlert(Base):
@@ -111,4 +107,4 @@ class LedgerAlert(Base):
     finding_id: Mapped[int] = mapped_column(ForeignKey("ledger_finding.id", ondelete="CASCADE"), index=True)
     facility_id: Mapped[int] = mapped_column(Integer, index=True)
     direction: Mapped[str] = mapped_column(String(12))  # upstream / downstream / at
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -19,11 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from restrat.store.base import Base
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+from restrat.store.base import Base, utcnow
 
 
 class NationalQuota(Base):
@@ -76,7 +72,7 @@ class QuotaPlan(Base):
     issued_on: Mapped[dt.date] = mapped_column(Date)
     data_status: Mapped[str] = mapped_column(String(20))  # issued / illustrative
     source: Mapped[str] = mapped_column(Text, default="")
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     username: Mapped[str] = mapped_column(String(80), default="system")
 
 
@@ -99,7 +95,7 @@ class QuotaAllocation(Base):
     source: Mapped[str] = mapped_column(Text, default="")
     batch: Mapped[str] = mapped_column(String(12), default="all", server_default="all")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("quota_allocation.id"), nullable=True)
-    recorded_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, default=_now)
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, default=utcnow)
     username: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
 
@@ -118,7 +114,7 @@ class QuotaChange(Base):
     effective_on: Mapped[dt.date] = mapped_column(Date)
     tonnes_reo: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text)
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     username: Mapped[str] = mapped_column(String(80))
 
 
@@ -135,7 +131,7 @@ class QuotaUsage(Base):
     kind: Mapped[str] = mapped_column(String(24))
     used_g: Mapped[int] = mapped_column(BigInteger, default=0)  # grams REO: integer, so concurrent sums are exact
     events: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class QuotaInfraction(Base):
@@ -152,7 +148,7 @@ class QuotaInfraction(Base):
     event_id: Mapped[int] = mapped_column(BigInteger)  # the ledger event that crossed the limit
     limit_kg: Mapped[float] = mapped_column(Float)
     used_kg: Mapped[float] = mapped_column(Float)  # used after that event's import
-    detected_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    detected_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class QuotaCursor(Base):

@@ -8,13 +8,9 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from restrat.store.base import Base
+from restrat.store.base import Base, utcnow
 
 ONE_ACTOR = "(enterprise_id IS NULL) <> (institution_id IS NULL)"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Institution(Base):
@@ -31,7 +27,7 @@ class Institution(Base):
     region: Mapped[str] = mapped_column(String(100), default="")
     data_status: Mapped[str] = mapped_column(String(20))  # registered / illustrative
     source: Mapped[str] = mapped_column(Text, default="")
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(80), default="")
 
 
@@ -50,7 +46,7 @@ class Project(Base):
     end_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     data_status: Mapped[str] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(Text, default="")
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(80), default="")
 
 
@@ -115,7 +111,7 @@ class Patent(Base):
     filed_on: Mapped[dt.date] = mapped_column(Date)
     data_status: Mapped[str] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(Text, default="")
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(80), default="")
 
 
@@ -161,7 +157,7 @@ class Industrialisation(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     data_status: Mapped[str] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(Text, default="")
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(80), default="")
 
 
@@ -199,5 +195,5 @@ class ExportApplication(Base):
     suspended_items: Mapped[str] = mapped_column(Text, default="")
     reasons: Mapped[str] = mapped_column(Text, default="")
     data_status: Mapped[str] = mapped_column(String(20))
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(80), default="")
