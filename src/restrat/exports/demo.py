@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from restrat.exports import licences, models, screening, service, synth
+from restrat.ledger.chain import unpack_comp
 from restrat.store.bulk import insert_rows
 
 DEMO_LIST = "synthetic-denied-parties"
@@ -25,10 +26,11 @@ def ledger_exports(*, session: Session) -> pd.DataFrame:
         "SELECT id, kind, at_epoch_s, licence_ref, country FROM ledger_event WHERE kind = 'export'")).all(),
         columns=["event_id", "kind", "at_epoch_s", "licence_ref", "country"])
     inputs = pd.DataFrame(session.execute(text(
-        "SELECT i.event_id, i.batch_id, i.kg, i.kg * b.reo_kg / b.gross_kg, b.form FROM ledger_input i "
+        "SELECT i.event_id, i.batch_id, i.kg, i.kg * b.reo_kg / b.gross_kg, b.form, b.comp FROM ledger_input i "
         "JOIN ledger_event e ON e.id = i.event_id JOIN ledger_batch b ON b.id = i.batch_id "
-        "WHERE e.kind = 'export'")).all(), columns=["event_id", "batch_id", "kg", "reo_kg", "form"])
-    return licences.exports_from_written(session=session, events=events, inputs=inputs)
+        "WHERE e.kind = 'export'")).all(), columns=["event_id", "batch_id", "kg", "reo_kg", "form", "comp"])
+    return licences.exports_from_written(events=events, inputs=inputs.drop(columns="comp"),
+                                         in_comp=unpack_comp([bytes(b) for b in inputs.comp]))
 
 
 def reapply_all(*, session: Session) -> dict[str, int]:

@@ -346,21 +346,17 @@ def seed_illustrative_standards(*, session: Session, effective_from: dt.date) ->
 EXPORT_COLUMNS = ("event_id", "at_epoch_s", "licence_ref", "country", "kg", "form", *ELEMENTS)
 
 
-def exports_from_written(*, session: Session, events: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
-    """One row per export event: gross kg shipped, form, and REO-weighted element shares of the batches it took."""
+def exports_from_written(*, events: pd.DataFrame, inputs: pd.DataFrame, in_comp: np.ndarray) -> pd.DataFrame:
+    """One row per export event: gross kg shipped, form, and REO-weighted element shares of the batches it took.
+
+    in_comp holds the REO fractions of the batches consumed, row for row with inputs (as the ledger hands them to
+    its consumers)."""
     ex = events[events.kind == "export"]
     if ex.empty:
         return pd.DataFrame(columns=EXPORT_COLUMNS)
-    ins = inputs[inputs.event_id.isin(ex.event_id)]
-    ids = ins.batch_id.astype(int).unique().tolist()
-    comps = pd.DataFrame(lookup(session, "SELECT id, comp FROM ledger_batch WHERE id IN {keys}", ids),
-                         columns=["batch_id", "comp"])
-    from restrat.ledger.chain import unpack_comp
-
-    matrix = unpack_comp(comps.comp.tolist())
-    row = pd.Series(np.arange(len(comps)), index=comps.batch_id.astype(int))
-    take = row.reindex(ins.batch_id.astype(int)).to_numpy()
-    weighted = matrix[take] * ins.reo_kg.to_numpy(dtype=float)[:, None]
+    taken = inputs.event_id.isin(ex.event_id).to_numpy()
+    ins = inputs[taken]
+    weighted = in_comp[taken] * ins.reo_kg.to_numpy(dtype=float)[:, None]
     by_event = pd.DataFrame(weighted, columns=list(ELEMENTS)).groupby(ins.event_id.to_numpy()).sum()
     reo = by_event.sum(axis=1).replace(0, np.nan)
     shares = by_event.div(reo, axis=0).fillna(0.0)
@@ -371,8 +367,8 @@ def exports_from_written(*, session: Session, events: pd.DataFrame, inputs: pd.D
 
 def consume_ledger_exports(*, session: Session, written: Any) -> dict[str, int]:
     """Ledger consumer: apply the export events of one import to licences (same transaction as the import)."""
-    return apply_exports(session=session, exports=exports_from_written(session=session, events=written.events,
-                                                                         inputs=written.inputs))
+    return apply_exports(session=session, exports=exports_from_written(events=written.events, inputs=written.inputs,
+                                                                         in_comp=written.in_comp))
 
 
 def _lock_licences(session: Session, codes: list[str]) -> pd.DataFrame:
