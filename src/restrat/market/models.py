@@ -7,11 +7,7 @@ import datetime as dt
 from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from restrat.store.base import Base
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+from restrat.store.base import Base, utcnow
 
 
 class MarketRun(Base):
@@ -27,7 +23,7 @@ class MarketRun(Base):
     method: Mapped[str] = mapped_column(String(20))
     solve_seconds: Mapped[float] = mapped_column(Float)
     created_by: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=_now)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class MarketPrice(Base):
