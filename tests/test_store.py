@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, Text, func, select, text
+from sqlalchemy import Column, Float, Integer, MetaData, Table, Text, UniqueConstraint, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from restrat.store import migrate
-from restrat.store.bulk import MAX_BOUND_PARAMETERS, insert_rows
+from restrat.store.bulk import MAX_BOUND_PARAMETERS, add_rows, insert_rows
 from restrat.store.db import make_engine, session_factory
 from restrat.store.limits import capped, time_limit
 
@@ -69,6 +69,26 @@ def test_bulk_insert_splits_batches_beyond_the_bound_parameter_limit(db) -> None
         with db.connect() as conn:
             assert conn.execute(select(func.count()).select_from(table)).scalar() == n
             assert conn.execute(select(func.sum(table.c.a))).scalar() == sum(r["a"] for r in rows)
+    finally:
+        meta.drop_all(db)
+
+
+def test_add_rows_inserts_new_keys_and_adds_to_existing_totals_within_one_transaction(db) -> None:  # type: ignore[no-untyped-def]
+    meta = MetaData()
+    table = Table("totals_probe", meta, Column("id", Integer, primary_key=True), Column("k", Integer, nullable=False),
+                  Column("form", Text, nullable=False), Column("kg", Float, nullable=False),
+                  Column("n", Integer, nullable=False), UniqueConstraint("k", "form"))
+    meta.create_all(db)
+    try:
+        keys, values = ("k", "form"), ("kg", "n")
+        with session_factory(db)() as s, s.begin():
+            add_rows(s.connection(), "totals_probe", keys, values, [(1, "oxide", 2.5, 1), (2, "ore", 1.0, 1)])
+            add_rows(s.connection(), "totals_probe", keys, values, [(1, "oxide", 0.5, 1), (3, "ore", 4.0, 1)])
+        with session_factory(db)() as s, s.begin():
+            add_rows(s.connection(), "totals_probe", keys, values, [(2, "ore", 1.0, 1)])
+        with db.connect() as conn:
+            got = conn.execute(select(table.c.k, table.c.form, table.c.kg, table.c.n).order_by(table.c.k)).all()
+        assert [tuple(r) for r in got] == [(1, "oxide", 3.0, 2), (2, "ore", 2.0, 2), (3, "ore", 4.0, 1)]
     finally:
         meta.drop_all(db)
 

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, text
 
 from restrat.catalog.service import ELEMENTS
 from restrat.ledger.consumers import Written
+from restrat.store.bulk import add_rows
 
 TABLE = "industry_value_day"
 EL_COLUMNS = tuple(f"{e.lower()}_kg" for e in ELEMENTS)
@@ -48,23 +49,13 @@ def aggregate(rows: pd.DataFrame, comp: np.ndarray, role: str) -> pd.DataFrame:
 
 
 def _upsert(conn: Connection, frame: pd.DataFrame) -> None:
-    """Add the rows to the table (one prepared statement through the driver; SQLite and PostgreSQL share the
-    ON CONFLICT form)."""
+    """Add the rows to the table's running totals."""
     if frame.empty:
         return
-    mark = "%s" if conn.dialect.name == "postgresql" else "?"
-    cols = KEYS + VALUE_COLUMNS
-    sql = (f"INSERT INTO {TABLE} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))}) "
-           f"ON CONFLICT ({', '.join(KEYS)}) DO UPDATE SET "
-           + ", ".join(f"{c} = {TABLE}.{c} + excluded.{c}" for c in VALUE_COLUMNS))
-    data = [frame[c].to_numpy().tolist() for c in cols]
+    data = [frame[c].to_numpy().tolist() for c in KEYS + VALUE_COLUMNS]
     data[0] = [int(v) for v in data[0]]
     data[1] = [int(v) for v in data[1]]
-    cur = conn.connection.dbapi_connection.cursor()
-    try:
-        cur.executemany(sql, list(zip(*data, strict=True)))
-    finally:
-        cur.close()
+    add_rows(conn, TABLE, KEYS, VALUE_COLUMNS, zip(*data, strict=True))
 
 
 def on_import(*, session: object, written: Written) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
 # SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766 since 3.32; PostgreSQL allows 65535.
@@ -37,17 +37,46 @@ def write_rows(session: Session, table: str, columns: Sequence[str], rows: Itera
     conn = session.connection()
     raw = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
-        count = 0
-        with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                count += 1
-        return count
+        return _copy(raw, table, columns, rows)
     marks = ", ".join("?" for _ in columns)
     cur = raw.cursor()
     try:
         cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
         return cur.rowcount
+    finally:
+        cur.close()
+
+
+def _copy(raw: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    count = 0
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
+def add_rows(conn: Connection, table: str, keys: Sequence[str], values: Sequence[str],
+             rows: Iterable[Sequence[Any]]) -> None:
+    """Add rows (keys then values, no key twice) to a table of running totals: a new key is inserted, an existing
+    one has the values added. SQLite: one prepared INSERT ... ON CONFLICT through the driver; PostgreSQL: COPY into
+    a temporary table and one INSERT ... SELECT ... ON CONFLICT, since a statement per row is slow there."""
+    cols = ", ".join((*keys, *values))
+    conflict = (f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+                + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in values))
+    raw = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        staged = f"tmp_add_{table}"
+        # on an error the transaction rolls back, and the temporary table with it
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {staged} ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA")
+        _copy(raw, staged, (*keys, *values), rows)
+        conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staged} {conflict}")
+        conn.exec_driver_sql(f"DROP TABLE {staged}")
+        return
+    cur = raw.cursor()
+    try:
+        cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * (len(keys) + len(values)))}) "
+                        f"{conflict}", rows)
     finally:
         cur.close()
 
