@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from benchmarks import markdown_table
 from restrat.store.db import make_engine
 
 HERE = Path(__file__).resolve().parent
@@ -105,7 +106,7 @@ def report(r: dict[str, Any]) -> str:
          f"{sn['events_per_s']:,.0f}", f"{si['events_per_s'] / sn['events_per_s']:.0f}x",
          f"{si['events']:,} events in {si['seconds']:.1f} s incl. reading the file; peak {si['peak_mb']:,.0f} MB"),
         ("Same import, ledger alone (events/s)", f"{bare['events_per_s']:,.0f}", "", "",
-         f"without the capabilities that follow each import (quota and licence use, industry production): "
+         f"without the capabilities that follow each import (quota and licence use, industry tables): "
          f"they take {1 - si['events_per_s'] / bare['events_per_s']:.0%} of the import time"),
         ("Same rows, raw insert only (events/s)", f"{raw['events_per_s']:,.0f}", "", "",
          f"{raw['rows']:,} stored rows re-inserted by the same writer, no reading, validation or hashing; "
@@ -128,9 +129,7 @@ def report(r: dict[str, Any]) -> str:
          f"{sc['naive_one_rule_seconds']:.2f}", f"{sc['naive_one_rule_seconds'] / sc['one_rule_seconds']:.1f}x",
          "naive: a Python loop over input rows with a dict of running totals; same findings"),
     ]
-    lines = ["| measure | restrat | naive baseline | ratio | notes |", "|---|---|---|---|---|"]
-    lines += [f"| {' | '.join(row)} |" for row in rows]
-    return "\n".join(lines)
+    return markdown_table(rows)
 
 
 if __name__ == "__main__":

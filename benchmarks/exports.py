@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from benchmarks import markdown_table
 from restrat.catalog.service import ELEMENTS, load_reference
 from restrat.exports import screening, service, synth
 from restrat.store.db import make_engine, session_factory
@@ -155,10 +156,7 @@ def main() -> None:
     load = os.getloadavg()
     rows = bench_screening(args.names, args.entries) + bench_classify(args.lines)
     print(f"load average before {load[0]:.1f}, after {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print("| measure | restrat | naive baseline | ratio | notes |")
-    print("|---|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print(markdown_table(rows))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from dataclasses import replace
 import numpy as np
 from scipy.optimize import LinearConstraint, minimize
 
+from benchmarks import markdown_table
 from restrat.market import model, service
 from restrat.market.scenario import parse, to_inputs
 from restrat.market.sweep import _reference_exports, solve_scenario, sweep
@@ -178,10 +179,7 @@ def main() -> None:
                      "near-linear in workers"))
     print(f"load average before/after: {load0} / {tuple(round(x, 2) for x in os.getloadavg())} on "
           f"{os.cpu_count()} cores")
-    print("| work | restrat | naive baseline (same run) | ratio | target |")
-    print("|---|---|---|---|---|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    print(markdown_table(rows, ("work", "restrat", "naive baseline (same run)", "ratio", "target")))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from scipy.optimize import linprog
 
+from benchmarks import markdown_table
 from restrat.ledger import consumers, importer, synth
 from restrat.ledger.format import read_events
 from restrat.ledger.importer import import_events
@@ -189,10 +190,7 @@ def main() -> None:
     rows = bench_lp(a.facilities, a.repeat)
     if not a.skip_import:
         rows += bench_import(a.events)
-    print("| measure | restrat | naive baseline | ratio | notes |")
-    print("|---|---|---|---|---|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    print(markdown_table(rows))
 
 
 if __name__ == "__main__":

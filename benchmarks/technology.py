@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks import markdown_table
 from restrat.catalog.service import ELEMENTS, load_reference
 from restrat.registry import service as registry
 from restrat.store.db import make_engine, session_factory
@@ -146,10 +147,7 @@ def main() -> None:
     ap.add_argument("--naive-rows", type=int, default=300)
     a = ap.parse_args()
     rows = bench_effect(a.batches, a.changes, a.naive) + bench_import(a.rows, a.naive_rows)
-    print("| measure | restrat | naive baseline | ratio | notes |")
-    print("|---|---|---|---|---|")
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    print(markdown_table(rows))
 
 
 if __name__ == "__main__":
