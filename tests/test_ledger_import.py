@@ -17,6 +17,7 @@ from restrat.ledger import service
 from restrat.ledger.format import ARROW_SCHEMA, read_events, read_records
 from restrat.ledger.importer import import_events
 from restrat.ledger.models import LedgerBatch, LedgerEvent, LedgerInput
+from restrat.store import bulk
 from restrat.store.db import session_factory
 
 
@@ -240,3 +241,25 @@ def test_times_with_and_without_zones_read_as_utc_seconds_and_bad_ones_are_marke
     bad = np.iinfo(np.int64).min
     assert fast.tolist() == [1735689600, bad, 1735689600]
     assert slow.tolist() == [1735689600, 1735689600, bad]
+
+
+def test_an_import_written_through_staging_files_verifies_and_stores_what_a_row_by_row_import_stores(
+        ledger_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", 1)
+    _import(ledger_db, simple_chain("a-"))
+    monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", 10**9)
+    _import(ledger_db, simple_chain("b-"))
+    with session_factory(ledger_db)() as s:
+        check = service.verify(session=s)
+        assert check.ok and check.events_checked == 14
+        rows = {prefix: s.execute(text(
+            "SELECT substr(e.uid, 3), e.kind, e.facility_id, e.partner_facility_id, e.at_epoch_s, e.declared_kg, "
+            "e.declared_comp, e.quota_ref, e.licence_ref, e.country, e.note, substr(b.code, 3), b.form, b.gross_kg, "
+            "b.reo_kg, b.comp, b.facility_id FROM ledger_event e LEFT JOIN ledger_batch b ON b.event_id = e.id "
+            "WHERE e.uid LIKE :p ORDER BY e.id, b.id"), {"p": prefix + "%"}).all() for prefix in ("a-", "b-")}
+        inputs = {prefix: s.execute(text(
+            "SELECT substr(e.uid, 3), substr(b.code, 3), i.kg FROM ledger_input i JOIN ledger_event e "
+            "ON e.id = i.event_id JOIN ledger_batch b ON b.id = i.batch_id WHERE e.uid LIKE :p ORDER BY i.id"),
+            {"p": prefix + "%"}).all() for prefix in ("a-", "b-")}
+    assert len(rows["a-"]) == 9 and rows["a-"] == rows["b-"]  # 7 events, one row per batch each produced
+    assert len(inputs["a-"]) == 4 and inputs["a-"] == inputs["b-"]

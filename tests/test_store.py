@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from sqlalchemy import Column, Float, Integer, MetaData, Table, Text, UniqueConstraint, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 
-from restrat.store import migrate
+from restrat.store import bulk, migrate
 from restrat.store.bulk import MAX_BOUND_PARAMETERS, add_rows, insert_rows
 from restrat.store.db import make_engine, session_factory
 from restrat.store.limits import capped, time_limit
@@ -106,3 +120,56 @@ def test_row_cap_never_exceeds_the_configured_maximum(monkeypatch) -> None:  # t
     assert capped(10) == 10
     assert capped(10_000) == 500
     assert capped(None) == 500
+
+
+def _probe_columns(n: int) -> dict[str, object]:
+    rng = np.random.default_rng(7)
+    kg = rng.lognormal(3, 4, n)
+    kg[:4] = [0.1 + 0.2, 1e-300, 2.0**60 + 1, -0.0]
+    return {"id": np.arange(1, n + 1), "kg": kg,
+            "code": np.array([f"B-{i}" if i % 3 else None for i in range(n)], dtype=object),
+            "comp": [rng.random(17).astype("<f4").tobytes() if i % 5 else None for i in range(n)],
+            "big": np.full(n, 2**62 + 3)}
+
+
+def _probe_rows(db, table: Table) -> list[tuple]:  # type: ignore[no-untyped-def]
+    with db.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(table).order_by(table.c.id))]
+
+
+def test_a_large_sqlite_write_through_a_staging_file_stores_exactly_what_binding_row_by_row_stores(
+        tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    db = make_engine(f"sqlite:///{tmp_path / 's.db'}")
+    meta = MetaData()
+    tables = [Table(name, meta, Column("id", Integer, primary_key=True), Column("kg", Float), Column("code", Text),
+                    Column("comp", LargeBinary), Column("big", BigInteger)) for name in ("staged", "bound")]
+    meta.create_all(db)
+    columns = _probe_columns(3_000)
+    for table, threshold in zip(tables, (1, 10**9), strict=True):
+        monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", threshold)
+        with session_factory(db)() as s, s.begin():
+            assert bulk.write_columns(s, table.name, columns) == 3_000
+    staged, bound = (_probe_rows(db, t) for t in tables)
+    assert staged == bound and len(staged) == 3_000
+    assert [r[1] for r in staged] == columns["kg"].tolist()  # floats bit for bit
+    assert staged[0][2] is None and staged[0][3] is None and staged[1][3] == columns["comp"][1]
+
+
+def test_a_rolled_back_staged_write_leaves_nothing_and_each_staging_file_is_detached_when_the_connection_returns(
+        tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    db = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    meta = MetaData()
+    table = Table("probe", meta, Column("id", Integer, primary_key=True), Column("kg", Float), Column("code", Text),
+                  Column("comp", LargeBinary), Column("big", BigInteger))
+    meta.create_all(db)
+    monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", 1)
+    # more rounds than SQLite's default limit of ten attached databases
+    for _ in range(12):
+        with pytest.raises(RuntimeError), session_factory(db)() as s, s.begin():
+            bulk.write_columns(s, "probe", _probe_columns(50))
+            raise RuntimeError("validation failed after the write")
+    with session_factory(db)() as s, s.begin():
+        bulk.write_columns(s, "probe", _probe_columns(50))
+    assert len(_probe_rows(db, table)) == 50
+    with db.connect() as conn:
+        assert {r[1] for r in conn.exec_driver_sql("PRAGMA database_list")} <= {"main", "temp"}

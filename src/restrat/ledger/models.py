@@ -46,8 +46,9 @@ class LedgerEvent(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     uid: Mapped[str] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(12))
-    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id"), index=True)
-    partner_facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id"), nullable=True)
+    # facility.id, both: the importer checks them set-wise, so the database does not repeat it row by row
+    facility_id: Mapped[int] = mapped_column(Integer, index=True)
+    partner_facility_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     at_epoch_s: Mapped[int] = mapped_column(BigInteger)  # event time, seconds since 1970-01-01 UTC
     ref_event_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # receipt->shipment, correction
     declared_kg: Mapped[float | None] = mapped_column(Float, nullable=True)  # receipt: gross kg; count: kg REO

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import adbc_driver_sqlite.dbapi as adbc_sqlite
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
+
+# Below this many rows a staging file costs more than binding the rows one by one.
+STAGE_MIN_ROWS = 20_000
+# The pool's per-connection info key listing the staging databases attached to that connection.
+STAGED = "restrat_staged"
+_stage_names = itertools.count(1)
 
 # SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766 since 3.32; PostgreSQL allows 65535.
 MAX_BOUND_PARAMETERS = 32_000
@@ -91,6 +102,8 @@ def write_columns(session: Session, table: str, columns: Mapping[str, Sequence[A
         return 0
     if session.connection().dialect.name != "sqlite":
         return write_rows(session, table, names, zip(*columns.values(), strict=True))
+    if len(next(iter(columns.values()))) >= STAGE_MIN_ROWS:
+        return _write_staged(session, table, columns)
     arrays = {k: v if isinstance(v, np.ndarray) and v.dtype != object else np.asarray(v, dtype=object)
               for k, v in columns.items()}
     n = len(next(iter(arrays.values())))
@@ -105,6 +118,42 @@ def write_columns(session: Session, table: str, columns: Mapping[str, Sequence[A
         present = [k for k in names if k not in nullable or k in keep]
         count += write_rows(session, table, present, zip(*(arrays[k][rows].tolist() for k in present), strict=True))
     return count
+
+
+def _arrow(values: Sequence[Any] | np.ndarray) -> pa.Array:
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        return pa.array(values)
+    return pa.array(values.tolist() if isinstance(values, np.ndarray) else list(values))
+
+
+def _write_staged(session: Session, table: str, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> int:
+    """Append many rows to a SQLite table without Python binding them one value at a time (four fifths of the
+    cost of executemany on a wide row): the columns go as Arrow arrays into a scratch SQLite file through the
+    ADBC driver, which binds them in C, and the session's connection copies them in with one INSERT ... SELECT
+    inside its own transaction. The scratch file is unlinked at once; SQLite refuses to DETACH a database a
+    transaction has read, so the pool detaches it when the connection is returned (store.db)."""
+    data = pa.table({k: _arrow(v) for k, v in columns.items()})
+    fairy = session.connection().connection
+    name = f"restrat_stage_{next(_stage_names)}"
+    with tempfile.TemporaryDirectory(prefix="restrat-stage-") as tmp:
+        path = os.path.join(tmp, "stage.db")
+        with adbc_sqlite.connect(path, autocommit=True) as stage, stage.cursor() as cur:
+            # a scratch file: nothing to recover after a crash
+            cur.execute("PRAGMA journal_mode=OFF")
+            cur.execute("PRAGMA synchronous=OFF")
+            cur.adbc_ingest("rows", data, mode="create")
+        raw = fairy.dbapi_connection
+        raw.execute(f"ATTACH DATABASE ? AS {name}", (path,))
+        fairy.info.setdefault(STAGED, []).append(name)
+    cols = ", ".join(columns)
+    raw.execute(f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {name}.rows ORDER BY rowid")
+    return data.num_rows
+
+
+def detach_staged(dbapi_conn: Any, record: Any) -> None:
+    """Pool check-in hook: detach the staging databases _write_staged attached, now the transaction is over."""
+    for name in record.info.pop(STAGED, []):
+        dbapi_conn.execute(f"DETACH DATABASE {name}")
 
 
 def lookup(session: Session, sql: str, keys: Sequence[Any], *, chunk: int = 30_000) -> list[Any]:
