@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 from sqlalchemy import (
     BigInteger,
     Column,
+    DateTime,
     Float,
     Integer,
     LargeBinary,
@@ -87,7 +90,14 @@ def test_bulk_insert_splits_batches_beyond_the_bound_parameter_limit(db) -> None
         meta.drop_all(db)
 
 
-def test_add_rows_inserts_new_keys_and_adds_to_existing_totals_within_one_transaction(db) -> None:  # type: ignore[no-untyped-def]
+def _as_columns(names: tuple[str, ...], rows: list[tuple]) -> dict[str, list]:
+    return dict(zip(names, (list(c) for c in zip(*rows, strict=True)), strict=True))
+
+
+@pytest.mark.parametrize("stage_min_rows", [1, 10**9], ids=["staged", "bound"])
+def test_add_rows_inserts_new_keys_and_adds_to_existing_totals_within_one_transaction(
+        db, monkeypatch, stage_min_rows) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", stage_min_rows)
     meta = MetaData()
     table = Table("totals_probe", meta, Column("id", Integer, primary_key=True), Column("k", Integer, nullable=False),
                   Column("form", Text, nullable=False), Column("kg", Float, nullable=False),
@@ -95,11 +105,14 @@ def test_add_rows_inserts_new_keys_and_adds_to_existing_totals_within_one_transa
     meta.create_all(db)
     try:
         keys, values = ("k", "form"), ("kg", "n")
+        names = keys + values
         with session_factory(db)() as s, s.begin():
-            add_rows(s.connection(), "totals_probe", keys, values, [(1, "oxide", 2.5, 1), (2, "ore", 1.0, 1)])
-            add_rows(s.connection(), "totals_probe", keys, values, [(1, "oxide", 0.5, 1), (3, "ore", 4.0, 1)])
+            add_rows(s.connection(), "totals_probe", keys, values,
+                     _as_columns(names, [(1, "oxide", 2.5, 1), (2, "ore", 1.0, 1)]))
+            add_rows(s.connection(), "totals_probe", keys, values,
+                     {"k": np.array([1, 3]), "form": ["oxide", "ore"], "kg": np.array([0.5, 4.0]), "n": [1, 1]})
         with session_factory(db)() as s, s.begin():
-            add_rows(s.connection(), "totals_probe", keys, values, [(2, "ore", 1.0, 1)])
+            add_rows(s.connection(), "totals_probe", keys, values, _as_columns(names, [(2, "ore", 1.0, 1)]))
         with db.connect() as conn:
             got = conn.execute(select(table.c.k, table.c.form, table.c.kg, table.c.n).order_by(table.c.k)).all()
         assert [tuple(r) for r in got] == [(1, "oxide", 3.0, 2), (2, "ore", 2.0, 2), (3, "ore", 4.0, 1)]
@@ -129,7 +142,8 @@ def _probe_columns(n: int) -> dict[str, object]:
     return {"id": np.arange(1, n + 1), "kg": kg,
             "code": np.array([f"B-{i}" if i % 3 else None for i in range(n)], dtype=object),
             "comp": [rng.random(17).astype("<f4").tobytes() if i % 5 else None for i in range(n)],
-            "big": np.full(n, 2**62 + 3)}
+            "big": np.full(n, 2**62 + 3),
+            "at": [dt.datetime(2026, 12, 5, 21, 0, i % 60, (i * 7919) % 1_000_000) for i in range(n)]}
 
 
 def _probe_rows(db, table: Table) -> list[tuple]:  # type: ignore[no-untyped-def]
@@ -142,7 +156,8 @@ def test_a_large_sqlite_write_through_a_staging_file_stores_exactly_what_binding
     db = make_engine(f"sqlite:///{tmp_path / 's.db'}")
     meta = MetaData()
     tables = [Table(name, meta, Column("id", Integer, primary_key=True), Column("kg", Float), Column("code", Text),
-                    Column("comp", LargeBinary), Column("big", BigInteger)) for name in ("staged", "bound")]
+                    Column("comp", LargeBinary), Column("big", BigInteger), Column("at", DateTime))
+              for name in ("staged", "bound")]
     meta.create_all(db)
     columns = _probe_columns(3_000)
     for table, threshold in zip(tables, (1, 10**9), strict=True):
@@ -153,6 +168,7 @@ def test_a_large_sqlite_write_through_a_staging_file_stores_exactly_what_binding
     assert staged == bound and len(staged) == 3_000
     assert [r[1] for r in staged] == columns["kg"].tolist()  # floats bit for bit
     assert staged[0][2] is None and staged[0][3] is None and staged[1][3] == columns["comp"][1]
+    assert [r[5] for r in staged] == columns["at"]
 
 
 def test_a_rolled_back_staged_write_leaves_nothing_and_each_staging_file_is_detached_when_the_connection_returns(
@@ -160,7 +176,7 @@ def test_a_rolled_back_staged_write_leaves_nothing_and_each_staging_file_is_deta
     db = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
     meta = MetaData()
     table = Table("probe", meta, Column("id", Integer, primary_key=True), Column("kg", Float), Column("code", Text),
-                  Column("comp", LargeBinary), Column("big", BigInteger))
+                  Column("comp", LargeBinary), Column("big", BigInteger), Column("at", DateTime))
     meta.create_all(db)
     monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", 1)
     # more rounds than SQLite's default limit of ten attached databases

@@ -20,7 +20,8 @@ from restrat.exports import models, screening
 from restrat.exports import service as control
 from restrat.exports.screening import country_code
 from restrat.registry import models as registry_models
-from restrat.store.bulk import insert_rows, lookup
+from restrat.store.base import utcnow
+from restrat.store.bulk import insert_rows, lookup, write_columns
 
 # Dual-Use Items Export Control Regulations (REGULATORY.md): decision within 45 working days of acceptance
 # (Art. 17); a single licence is valid up to 1 year, a general licence up to 3 years (Art. 15).
@@ -461,19 +462,20 @@ def apply_exports(*, session: Session, exports: pd.DataFrame) -> dict[str, int]:
                                      + over.remaining.round(3).astype(str) + " kg before this run): "
                                      + over.kg.round(3).astype(str) + " kg").to_numpy()
     taken = use[fits]
-    insert_rows(session, models.LicenceUse.__table__, [
-        {"licence_id": int(r.licence_id), "event_id": int(r.event_id), "kg": float(r.kg),
-         "at_epoch_s": int(r.at_epoch_s)} for r in taken.itertuples(index=False)])
+    write_columns(session, "export_licence_use", {
+        "licence_id": taken.licence_id.to_numpy(dtype=np.int64), "event_id": taken.event_id.to_numpy(dtype=np.int64),
+        "kg": taken.kg.to_numpy(dtype=float), "at_epoch_s": taken.at_epoch_s.to_numpy(dtype=np.int64)})
     for licence_id, kg in taken.groupby("licence_id").kg.sum().items():
         session.execute(text("UPDATE export_licence SET consumed_kg = consumed_kg + :kg WHERE id = :id"),
                         {"kg": float(kg), "id": int(licence_id)})
     flagged = rule != ""
-    insert_rows(session, models.ExportFlag.__table__, [
-        {"event_id": int(e), "rule": str(r), "licence_ref": str(ref), "kg": float(k), "detail": str(d),
-         "at_epoch_s": int(t)} for e, r, ref, k, d, t in zip(
-            ex.event_id[flagged], rule[flagged], ex.licence_ref[flagged], ex.kg[flagged], detail[flagged],
-            ex.at_epoch_s[flagged], strict=True)])
-    return {"exports": len(ex), "consumed": len(taken), "flagged": int(flagged.sum())}
+    n_flagged = int(flagged.sum())
+    write_columns(session, "export_flag", {
+        "event_id": ex.event_id.to_numpy(dtype=np.int64)[flagged], "rule": rule[flagged].astype(object),
+        "licence_ref": ex.licence_ref.to_numpy(dtype=object)[flagged], "kg": ex.kg.to_numpy(dtype=float)[flagged],
+        "detail": detail[flagged], "at_epoch_s": ex.at_epoch_s.to_numpy(dtype=np.int64)[flagged],
+        "created_at": np.full(n_flagged, utcnow(), dtype=object)})
+    return {"exports": len(ex), "consumed": len(taken), "flagged": n_flagged}
 
 
 def licence_usage(*, session: Session, code: str) -> dict[str, Any]:

@@ -19,5 +19,5 @@ def on_import(*, session: Session, written: Written) -> None:
         return
     daily = made.assign(day=made.at_epoch_s // 86400).groupby(["facility_id", "day"]).reo_out_kg.sum()
     add_rows(session.connection(), "industry_production_day", ("facility_id", "day"), ("reo_kg",),
-             zip(daily.index.get_level_values(0).tolist(), daily.index.get_level_values(1).tolist(),
-                 daily.tolist(), strict=True))
+             {"facility_id": daily.index.get_level_values(0).to_numpy(dtype="int64"),
+              "day": daily.index.get_level_values(1).to_numpy(dtype="int64"), "reo_kg": daily.to_numpy(dtype=float)})

@@ -52,10 +52,10 @@ def _upsert(conn: Connection, frame: pd.DataFrame) -> None:
     """Add the rows to the table's running totals."""
     if frame.empty:
         return
-    data = [frame[c].to_numpy().tolist() for c in KEYS + VALUE_COLUMNS]
-    data[0] = [int(v) for v in data[0]]
-    data[1] = [int(v) for v in data[1]]
-    add_rows(conn, TABLE, KEYS, VALUE_COLUMNS, zip(*data, strict=True))
+    columns = {c: frame[c].to_numpy() for c in KEYS + VALUE_COLUMNS}
+    columns["facility_id"] = columns["facility_id"].astype(np.int64)
+    columns["day"] = columns["day"].astype(np.int64)
+    add_rows(conn, TABLE, KEYS, VALUE_COLUMNS, columns)
 
 
 def on_import(*, session: object, written: Written) -> None:

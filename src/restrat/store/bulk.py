@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 import tempfile
@@ -68,28 +69,33 @@ def _copy(raw: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[
 
 
 def add_rows(conn: Connection, table: str, keys: Sequence[str], values: Sequence[str],
-             rows: Iterable[Sequence[Any]]) -> None:
-    """Add rows (keys then values, no key twice) to a table of running totals: a new key is inserted, an existing
-    one has the values added. SQLite: one prepared INSERT ... ON CONFLICT through the driver; PostgreSQL: COPY into
-    a temporary table and one INSERT ... SELECT ... ON CONFLICT, since a statement per row is slow there."""
-    cols = ", ".join((*keys, *values))
+             columns: Mapping[str, Sequence[Any] | np.ndarray]) -> None:
+    """Add rows, given column-wise (keys then values, no key twice), to a table of running totals: a new key is
+    inserted, an existing one has the values added. One INSERT ... SELECT ... ON CONFLICT from staged rows (COPY
+    into a temporary table on PostgreSQL, a staging file on SQLite); few rows on SQLite go through executemany."""
+    names = (*keys, *values)
+    cols = ", ".join(names)
     conflict = (f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
                 + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in values))
+    rows = zip(*(v.tolist() if isinstance(v, np.ndarray) else v for v in (columns[c] for c in names)), strict=True)
     raw = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
         staged = f"tmp_add_{table}"
         # on an error the transaction rolls back, and the temporary table with it
         conn.exec_driver_sql(f"CREATE TEMP TABLE {staged} ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA")
-        _copy(raw, staged, (*keys, *values), rows)
+        _copy(raw, staged, names, rows)
         conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staged} {conflict}")
         conn.exec_driver_sql(f"DROP TABLE {staged}")
-        return
-    cur = raw.cursor()
-    try:
-        cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * (len(keys) + len(values)))}) "
-                        f"{conflict}", rows)
-    finally:
-        cur.close()
+    elif len(columns[keys[0]]) >= STAGE_MIN_ROWS:
+        # "WHERE true" tells SQLite's parser the ON CONFLICT belongs to the INSERT, not to a join
+        raw.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_stage(conn, columns)} WHERE true {conflict}")
+    else:
+        cur = raw.cursor()
+        try:
+            cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(names))}) {conflict}",
+                            rows)
+        finally:
+            cur.close()
 
 
 def write_columns(session: Session, table: str, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> int:
@@ -102,11 +108,15 @@ def write_columns(session: Session, table: str, columns: Mapping[str, Sequence[A
         return 0
     if session.connection().dialect.name != "sqlite":
         return write_rows(session, table, names, zip(*columns.values(), strict=True))
-    if len(next(iter(columns.values()))) >= STAGE_MIN_ROWS:
-        return _write_staged(session, table, columns)
+    n = len(next(iter(columns.values())))
+    if n >= STAGE_MIN_ROWS:
+        conn = session.connection()
+        cols = ", ".join(names)
+        conn.connection.dbapi_connection.execute(
+            f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {_stage(conn, columns)} ORDER BY rowid")
+        return n
     arrays = {k: v if isinstance(v, np.ndarray) and v.dtype != object else np.asarray(v, dtype=object)
               for k, v in columns.items()}
-    n = len(next(iter(arrays.values())))
     nullable = [k for k, v in arrays.items() if v.dtype == object and len(v) and pd.isna(v).any()]
     signature = np.zeros(n, dtype=np.int64)
     for bit, k in enumerate(nullable):
@@ -123,17 +133,21 @@ def write_columns(session: Session, table: str, columns: Mapping[str, Sequence[A
 def _arrow(values: Sequence[Any] | np.ndarray) -> pa.Array:
     if isinstance(values, np.ndarray) and values.dtype != object:
         return pa.array(values)
-    return pa.array(values.tolist() if isinstance(values, np.ndarray) else list(values))
+    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    if items and isinstance(items[0], dt.datetime):
+        # stored as text, as SQLAlchemy's DateTime and sqlite3 both write it on SQLite
+        items = [v.isoformat(" ") if v is not None else None for v in items]
+    return pa.array(items)
 
 
-def _write_staged(session: Session, table: str, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> int:
-    """Append many rows to a SQLite table without Python binding them one value at a time (four fifths of the
-    cost of executemany on a wide row): the columns go as Arrow arrays into a scratch SQLite file through the
-    ADBC driver, which binds them in C, and the session's connection copies them in with one INSERT ... SELECT
-    inside its own transaction. The scratch file is unlinked at once; SQLite refuses to DETACH a database a
-    transaction has read, so the pool detaches it when the connection is returned (store.db)."""
+def _stage(conn: Connection, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> str:
+    """Put many rows where a SQLite connection can read them in one statement, without Python binding them one
+    value at a time (four fifths of the cost of executemany on a wide row): the columns go as Arrow arrays into a
+    scratch SQLite file through the ADBC driver, which binds them in C, and the file is attached to conn. Returns
+    the table to SELECT from, inside conn's own transaction. The file is unlinked at once; SQLite refuses to
+    DETACH a database a transaction has read, so the pool detaches it when the connection returns (store.db)."""
     data = pa.table({k: _arrow(v) for k, v in columns.items()})
-    fairy = session.connection().connection
+    fairy = conn.connection
     name = f"restrat_stage_{next(_stage_names)}"
     with tempfile.TemporaryDirectory(prefix="restrat-stage-") as tmp:
         path = os.path.join(tmp, "stage.db")
@@ -142,16 +156,13 @@ def _write_staged(session: Session, table: str, columns: Mapping[str, Sequence[A
             cur.execute("PRAGMA journal_mode=OFF")
             cur.execute("PRAGMA synchronous=OFF")
             cur.adbc_ingest("rows", data, mode="create")
-        raw = fairy.dbapi_connection
-        raw.execute(f"ATTACH DATABASE ? AS {name}", (path,))
+        fairy.dbapi_connection.execute(f"ATTACH DATABASE ? AS {name}", (path,))
         fairy.info.setdefault(STAGED, []).append(name)
-    cols = ", ".join(columns)
-    raw.execute(f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {name}.rows ORDER BY rowid")
-    return data.num_rows
+    return f"{name}.rows"
 
 
 def detach_staged(dbapi_conn: Any, record: Any) -> None:
-    """Pool check-in hook: detach the staging databases _write_staged attached, now the transaction is over."""
+    """Pool check-in hook: detach the staging databases _stage attached, now the transaction is over."""
     for name in record.info.pop(STAGED, []):
         dbapi_conn.execute(f"DETACH DATABASE {name}")
 
