@@ -17,7 +17,7 @@ from restrat.ledger import service
 from restrat.ledger.format import ARROW_SCHEMA, read_events, read_records
 from restrat.ledger.importer import import_events
 from restrat.ledger.models import LedgerBatch, LedgerEvent, LedgerInput
-from restrat.store import bulk
+from restrat.store import staging
 from restrat.store.db import session_factory
 
 
@@ -245,9 +245,9 @@ def test_times_with_and_without_zones_read_as_utc_seconds_and_bad_ones_are_marke
 
 def test_an_import_written_through_staging_files_verifies_and_stores_what_a_row_by_row_import_stores(
         ledger_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", 1)
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
     _import(ledger_db, simple_chain("a-"))
-    monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", 10**9)
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 10**9)
     _import(ledger_db, simple_chain("b-"))
     with session_factory(ledger_db)() as s:
         check = service.verify(session=s)

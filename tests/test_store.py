@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 
-from restrat.store import bulk, migrate
+from restrat.store import bulk, migrate, staging
 from restrat.store.bulk import MAX_BOUND_PARAMETERS, add_rows, insert_rows
 from restrat.store.db import make_engine, session_factory
 from restrat.store.limits import capped, time_limit
@@ -97,7 +97,7 @@ def _as_columns(names: tuple[str, ...], rows: list[tuple]) -> dict[str, list]:
 @pytest.mark.parametrize("stage_min_rows", [1, 10**9], ids=["staged", "bound"])
 def test_add_rows_inserts_new_keys_and_adds_to_existing_totals_within_one_transaction(
         db, monkeypatch, stage_min_rows) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", stage_min_rows)
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", stage_min_rows)
     meta = MetaData()
     table = Table("totals_probe", meta, Column("id", Integer, primary_key=True), Column("k", Integer, nullable=False),
                   Column("form", Text, nullable=False), Column("kg", Float, nullable=False),
@@ -161,7 +161,7 @@ def test_a_large_sqlite_write_through_a_staging_file_stores_exactly_what_binding
     meta.create_all(db)
     columns = _probe_columns(3_000)
     for table, threshold in zip(tables, (1, 10**9), strict=True):
-        monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", threshold)
+        monkeypatch.setattr(staging, "STAGE_MIN_ROWS", threshold)
         with session_factory(db)() as s, s.begin():
             assert bulk.write_columns(s, table.name, columns) == 3_000
     staged, bound = (_probe_rows(db, t) for t in tables)
@@ -178,7 +178,7 @@ def test_a_rolled_back_staged_write_leaves_nothing_and_each_staging_file_is_deta
     table = Table("probe", meta, Column("id", Integer, primary_key=True), Column("kg", Float), Column("code", Text),
                   Column("comp", LargeBinary), Column("big", BigInteger), Column("at", DateTime))
     meta.create_all(db)
-    monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", 1)
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
     # more rounds than SQLite's default limit of ten attached databases
     for _ in range(12):
         with pytest.raises(RuntimeError), session_factory(db)() as s, s.begin():

@@ -12,20 +12,24 @@ import multiprocessing as mp
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
+import pyarrow as pa
+
 from restrat.ledger.chain import Canonical, chain, digests
 
 IN_CHILD_FROM_EVENTS = 50_000
 _DIGEST = 32
 
 
-def digest_and_chain(c: Canonical, previous: bytes) -> tuple[list[bytes], list[bytes]]:
-    """Each event's digest and the chain links after previous."""
+def digest_and_chain(c: Canonical, previous: bytes) -> tuple[pa.Array, pa.Array]:
+    """Each event's digest and the chain links after previous, as Arrow binary arrays."""
     dig = digests(c)
-    return dig, chain(dig, previous=previous)
+    return pa.array(dig, type=pa.binary()), pa.array(chain(dig, previous=previous), type=pa.binary())
 
 
-def _split(blob: bytes) -> list[bytes]:
-    return [blob[i:i + _DIGEST] for i in range(0, len(blob), _DIGEST)]
+def _hashes(blob: bytes) -> pa.Array:
+    """32-byte hashes laid end to end, as a binary array, without a Python object per hash."""
+    n = len(blob) // _DIGEST
+    return pa.Array.from_buffers(pa.binary(_DIGEST), n, [None, pa.py_buffer(blob)]).cast(pa.binary())
 
 
 def _child(pipe: Connection, make: Callable[[], Canonical], previous: bytes) -> None:
@@ -50,7 +54,7 @@ class HashJob:
         self._proc.start()
         send.close()
 
-    def result(self) -> tuple[list[bytes], list[bytes]]:
+    def result(self) -> tuple[pa.Array, pa.Array]:
         """The digests and chain links, in event order."""
         try:
             blob = self._recv.recv_bytes()
@@ -62,7 +66,7 @@ class HashJob:
         if self._proc.exitcode != 0 or len(blob) != 2 * _DIGEST * self._events:
             raise RuntimeError(f"the hashing process failed (exit code {self._proc.exitcode})")
         half = _DIGEST * self._events
-        return _split(blob[:half]), _split(blob[half:])
+        return _hashes(blob[:half]), _hashes(blob[half:])
 
     def cancel(self) -> None:
         """Stop the process when its result is no longer wanted (the import failed)."""

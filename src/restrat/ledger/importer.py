@@ -19,7 +19,7 @@ from restrat.ledger.chain import Canonical, digests, pack_comp, unpack_comp
 from restrat.ledger.format import EventFrames
 from restrat.ledger.hashjob import HashJob, digest_and_chain, worth_a_child
 from restrat.ledger.validation import Context, Plan, check
-from restrat.store.bulk import lookup, write_columns
+from restrat.store.bulk import PendingWrite, lookup
 
 EVENT_COLUMNS = ("id", "uid", "kind", "facility_id", "partner_facility_id", "at_epoch_s", "ref_event_id",
                  "declared_kg", "declared_comp", "quota_ref", "licence_ref", "country", "note", "import_id",
@@ -183,6 +183,7 @@ def import_events(*, session: Session, frames: EventFrames, source_name: str = "
     # Hashing needs no database: a big import hashes in a forked process on the other core while this one
     # validates and writes; the event rows, which carry the chain, are written last.
     job = HashJob(lambda: canonical(new), last_chain, events=n) if worth_a_child(n) else None
+    pending: list[PendingWrite] = []
     try:
         ctx = _context(session, new, ledger_empty=last_event == 0)
         problems, plan = check(new, ctx)
@@ -203,29 +204,36 @@ def import_events(*, session: Session, frames: EventFrames, source_name: str = "
         batch_ids = np.arange(last_batch + 1, last_batch + 1 + n_out, dtype=np.int64)
         c = canonical(new)
         outs = new.outputs
-        write_columns(session, "ledger_batch", dict(zip(BATCH_COLUMNS, (
-            batch_ids, c.out_batch, event_ids[outs["ev"].to_numpy()], plan.out_facility_id, c.out_form, c.out_kg,
-            c.out_reo_kg, c.out_comp), strict=True)))
         in_batch = np.where(plan.in_source == "file", batch_ids[np.clip(plan.in_ref, 0, max(n_out - 1, 0))]
                             if n_out else -1, plan.in_ref)
-        write_columns(session, "ledger_input", dict(zip(INPUT_COLUMNS, (
-            event_ids[new.inputs["ev"].to_numpy()], in_batch, c.in_kg), strict=True)))
+        # each write is staged as soon as it is made, so the inputs are staged while the batches are copied in
+        pending += [PendingWrite(session, "ledger_batch", dict(zip(BATCH_COLUMNS, (
+            batch_ids, c.out_batch, event_ids[outs["ev"].to_numpy()], plan.out_facility_id, c.out_form, c.out_kg,
+            c.out_reo_kg, c.out_comp), strict=True))),
+            PendingWrite(session, "ledger_input", dict(zip(INPUT_COLUMNS, (
+                event_ids[new.inputs["ev"].to_numpy()], in_batch, c.in_kg), strict=True)))]
+        for write in pending:
+            write.finish()
         new_dig, links = job.result() if job is not None else digest_and_chain(c, last_chain)
+        ref_ids = np.where(plan.ref_kind == "file", event_ids[np.clip(plan.ref_index, 0, n - 1)],
+                           np.where(plan.ref_kind == "db", plan.ref_index, -1))
+        pending.append(PendingWrite(session, "ledger_event", dict(zip(EVENT_COLUMNS, (
+            event_ids, c.uid, c.kind, plan.facility_id, _null_below_zero(plan.partner_id), c.at,
+            _null_below_zero(ref_ids), np.where(np.isnan(c.declared_kg), None, c.declared_kg), c.declared_comp,
+            c.quota_ref, c.licence_ref, c.country, c.note, np.full(n, import_id), new_dig, links), strict=True))))
+        # what the consumers receive is worked out while the events are staged
+        written = _written(new, c, plan, ctx, event_ids, batch_ids, in_batch) if consumers.CONSUMERS else None
+        pending[-1].finish()
     except BaseException:
         if job is not None:
             job.cancel()
+        for write in pending:
+            write.discard()
         raise
-    ref_ids = np.where(plan.ref_kind == "file", event_ids[np.clip(plan.ref_index, 0, n - 1)],
-                       np.where(plan.ref_kind == "db", plan.ref_index, -1))
-    write_columns(session, "ledger_event", dict(zip(EVENT_COLUMNS, (
-        event_ids, c.uid, c.kind, plan.facility_id, _null_below_zero(plan.partner_id), c.at,
-        _null_below_zero(ref_ids), np.where(np.isnan(c.declared_kg), None, c.declared_kg), c.declared_comp,
-        c.quota_ref, c.licence_ref, c.country, c.note, np.full(n, import_id), new_dig, links), strict=True)))
+    if written is not None:
+        consumers.notify(session=session, written=written)
 
-    if consumers.CONSUMERS:
-        consumers.notify(session=session, written=_written(new, c, plan, ctx, event_ids, batch_ids, in_batch))
-
-    head = links[-1]
+    head = links[-1].as_py()
     session.execute(text("UPDATE ledger_head SET last_event_id = :e, last_batch_id = :b, last_chain = :c "
                          "WHERE id = 1"), {"e": int(event_ids[-1]), "b": last_batch + n_out, "c": head})
     session.execute(text("INSERT INTO ledger_import (id, at, username, source_name, events_new, events_skipped, "

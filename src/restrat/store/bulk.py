@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
-import os
-import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-import adbc_driver_sqlite.dbapi as adbc_sqlite
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Connection, Table
 from sqlalchemy.orm import Session
 
-# Below this many rows a staging file costs more than binding the rows one by one.
-STAGE_MIN_ROWS = 20_000
-# The pool's per-connection info key listing the staging databases attached to that connection.
-STAGED = "restrat_staged"
-_stage_names = itertools.count(1)
+from restrat.store import staging
+from restrat.store.staging import Columns
 
 # SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766 since 3.32; PostgreSQL allows 65535.
 MAX_BOUND_PARAMETERS = 32_000
@@ -68,8 +60,7 @@ def _copy(raw: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[
     return count
 
 
-def add_rows(conn: Connection, table: str, keys: Sequence[str], values: Sequence[str],
-             columns: Mapping[str, Sequence[Any] | np.ndarray]) -> None:
+def add_rows(conn: Connection, table: str, keys: Sequence[str], values: Sequence[str], columns: Columns) -> None:
     """Add rows, given column-wise (keys then values, no key twice), to a table of running totals: a new key is
     inserted, an existing one has the values added. One INSERT ... SELECT ... ON CONFLICT from staged rows (COPY
     into a temporary table on PostgreSQL, a staging file on SQLite); few rows on SQLite go through executemany."""
@@ -77,7 +68,8 @@ def add_rows(conn: Connection, table: str, keys: Sequence[str], values: Sequence
     cols = ", ".join(names)
     conflict = (f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
                 + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in values))
-    rows = zip(*(v.tolist() if isinstance(v, np.ndarray) else v for v in (columns[c] for c in names)), strict=True)
+    rows = zip(*(v.tolist() if isinstance(v, np.ndarray) else v.to_pylist() if isinstance(v, pa.Array) else v
+                 for v in (columns[c] for c in names)), strict=True)
     raw = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
         staged = f"tmp_add_{table}"
@@ -86,9 +78,10 @@ def add_rows(conn: Connection, table: str, keys: Sequence[str], values: Sequence
         _copy(raw, staged, names, rows)
         conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staged} {conflict}")
         conn.exec_driver_sql(f"DROP TABLE {staged}")
-    elif len(columns[keys[0]]) >= STAGE_MIN_ROWS:
+    elif staging.worth_staging(conn, len(columns[keys[0]])):
+        source = staging.Staged(conn, columns).table(conn)
         # "WHERE true" tells SQLite's parser the ON CONFLICT belongs to the INSERT, not to a join
-        raw.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_stage(conn, columns)} WHERE true {conflict}")
+        raw.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {source} WHERE true {conflict}")
     else:
         cur = raw.cursor()
         try:
@@ -98,25 +91,51 @@ def add_rows(conn: Connection, table: str, keys: Sequence[str], values: Sequence
             cur.close()
 
 
-def write_columns(session: Session, table: str, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> int:
-    """Append rows given column-wise (equal lengths, None for NULL). On SQLite the rows are grouped by which
-    columns are NULL and each group is inserted naming only its non-NULL columns, because Python's sqlite3 binds
-    None through its slow adaptation path: on a ledger event row with six NULLs that is most of the insert cost.
-    Rows keep their order within a group. Returns the count written."""
+class PendingWrite:
+    """Rows on their way into a table, given column-wise (equal lengths, None for NULL). A large SQLite write is
+    staged on a background thread from the moment this is made, so the caller can prepare the next thing while
+    it runs; `finish()` puts the rows in the table, in their order, and returns the count."""
+
+    def __init__(self, session: Session, table: str, columns: Columns) -> None:
+        self._session, self._table, self._columns = session, table, columns
+        self.rows = len(next(iter(columns.values()))) if columns else 0
+        conn = session.connection()
+        self._staged = staging.Staged(conn, columns) if staging.worth_staging(conn, self.rows) else None
+
+    def finish(self) -> int:
+        if self._staged is None:
+            return _write_bound(self._session, self._table, self._columns)
+        conn = self._session.connection()
+        cols = ", ".join(self._columns)
+        conn.connection.dbapi_connection.execute(f"INSERT INTO main.{self._table} ({cols}) SELECT {cols} "
+                                                 f"FROM {self._staged.table(conn)} ORDER BY rowid")
+        return self.rows
+
+    def discard(self) -> None:
+        """Abandon the write (the transaction is failing): drop whatever was staged."""
+        if self._staged is not None:
+            self._staged.discard()
+
+
+def write_columns(session: Session, table: str, columns: Columns) -> int:
+    """Append rows given column-wise (equal lengths, None for NULL); returns the count written."""
+    return PendingWrite(session, table, columns).finish()
+
+
+def _write_bound(session: Session, table: str, columns: Columns) -> int:
+    """Bind the rows: COPY on PostgreSQL; on SQLite the rows are grouped by which columns are NULL and each group
+    is inserted naming only its non-NULL columns, because Python's sqlite3 binds None through its slow adaptation
+    path (on a ledger event row with six NULLs that was most of the insert cost). Rows keep their order within a
+    group."""
     names = list(columns)
     if not names:
         return 0
+    plain = {k: v.to_pylist() if isinstance(v, pa.Array) else v for k, v in columns.items()}
     if session.connection().dialect.name != "sqlite":
-        return write_rows(session, table, names, zip(*columns.values(), strict=True))
-    n = len(next(iter(columns.values())))
-    if n >= STAGE_MIN_ROWS:
-        conn = session.connection()
-        cols = ", ".join(names)
-        conn.connection.dbapi_connection.execute(
-            f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM {_stage(conn, columns)} ORDER BY rowid")
-        return n
+        return write_rows(session, table, names, zip(*plain.values(), strict=True))
     arrays = {k: v if isinstance(v, np.ndarray) and v.dtype != object else np.asarray(v, dtype=object)
-              for k, v in columns.items()}
+              for k, v in plain.items()}
+    n = len(next(iter(arrays.values())))
     nullable = [k for k, v in arrays.items() if v.dtype == object and len(v) and pd.isna(v).any()]
     signature = np.zeros(n, dtype=np.int64)
     for bit, k in enumerate(nullable):
@@ -128,43 +147,6 @@ def write_columns(session: Session, table: str, columns: Mapping[str, Sequence[A
         present = [k for k in names if k not in nullable or k in keep]
         count += write_rows(session, table, present, zip(*(arrays[k][rows].tolist() for k in present), strict=True))
     return count
-
-
-def _arrow(values: Sequence[Any] | np.ndarray) -> pa.Array:
-    if isinstance(values, np.ndarray) and values.dtype != object:
-        return pa.array(values)
-    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    if items and isinstance(items[0], dt.datetime):
-        # stored as text, as SQLAlchemy's DateTime and sqlite3 both write it on SQLite
-        items = [v.isoformat(" ") if v is not None else None for v in items]
-    return pa.array(items)
-
-
-def _stage(conn: Connection, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> str:
-    """Put many rows where a SQLite connection can read them in one statement, without Python binding them one
-    value at a time (four fifths of the cost of executemany on a wide row): the columns go as Arrow arrays into a
-    scratch SQLite file through the ADBC driver, which binds them in C, and the file is attached to conn. Returns
-    the table to SELECT from, inside conn's own transaction. The file is unlinked at once; SQLite refuses to
-    DETACH a database a transaction has read, so the pool detaches it when the connection returns (store.db)."""
-    data = pa.table({k: _arrow(v) for k, v in columns.items()})
-    fairy = conn.connection
-    name = f"restrat_stage_{next(_stage_names)}"
-    with tempfile.TemporaryDirectory(prefix="restrat-stage-") as tmp:
-        path = os.path.join(tmp, "stage.db")
-        with adbc_sqlite.connect(path, autocommit=True) as stage, stage.cursor() as cur:
-            # a scratch file: nothing to recover after a crash
-            cur.execute("PRAGMA journal_mode=OFF")
-            cur.execute("PRAGMA synchronous=OFF")
-            cur.adbc_ingest("rows", data, mode="create")
-        fairy.dbapi_connection.execute(f"ATTACH DATABASE ? AS {name}", (path,))
-        fairy.info.setdefault(STAGED, []).append(name)
-    return f"{name}.rows"
-
-
-def detach_staged(dbapi_conn: Any, record: Any) -> None:
-    """Pool check-in hook: detach the staging databases _stage attached, now the transaction is over."""
-    for name in record.info.pop(STAGED, []):
-        dbapi_conn.execute(f"DETACH DATABASE {name}")
 
 
 def lookup(session: Session, sql: str, keys: Sequence[Any], *, chunk: int = 30_000) -> list[Any]:

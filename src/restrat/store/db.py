@@ -10,7 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from restrat import config
-from restrat.store.bulk import detach_staged
+from restrat.store.staging import detach_staged
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -23,6 +23,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     # a page miss. 256 MB is a ceiling, not an allocation.
     cur.execute("PRAGMA cache_size=-262144")
     cur.execute("PRAGMA temp_store=MEMORY")
+    cur.execute("PRAGMA cache_spill=OFF")
     cur.close()
 
 
