@@ -21,27 +21,27 @@ _US, _RS, _GS = b"\x1f", b"\x1e", b"\x1d"
 class Canonical:
     """Column-wise canonical content of events; `in_ev`/`out_ev` are event positions, sorted ascending."""
 
-    uid: list[str] | np.ndarray
-    kind: list[str] | np.ndarray
+    uid: list[str] | np.ndarray | pa.Array
+    kind: list[str] | np.ndarray | pa.Array
     at: np.ndarray  # int64 epoch seconds
-    facility: list[str] | np.ndarray
-    partner: list[str | None] | np.ndarray
-    ref_uid: list[str | None] | np.ndarray
+    facility: list[str] | np.ndarray | pa.Array
+    partner: list[str | None] | np.ndarray | pa.Array
+    ref_uid: list[str | None] | np.ndarray | pa.Array
     declared_kg: np.ndarray  # float64, NaN when absent
-    quota_ref: list[str | None] | np.ndarray
-    licence_ref: list[str | None] | np.ndarray
-    country: list[str | None] | np.ndarray
-    note: list[str | None] | np.ndarray
-    declared_comp: list[bytes | None]  # packed float32 or None
+    quota_ref: list[str | None] | np.ndarray | pa.Array
+    licence_ref: list[str | None] | np.ndarray | pa.Array
+    country: list[str | None] | np.ndarray | pa.Array
+    note: list[str | None] | np.ndarray | pa.Array
+    declared_comp: list[bytes | None] | pa.Array  # packed float32 or None
     in_ev: np.ndarray
-    in_batch: list[str] | np.ndarray
+    in_batch: list[str] | np.ndarray | pa.Array
     in_kg: np.ndarray
     out_ev: np.ndarray
-    out_batch: list[str] | np.ndarray
-    out_form: list[str] | np.ndarray
+    out_batch: list[str] | np.ndarray | pa.Array
+    out_form: list[str] | np.ndarray | pa.Array
     out_kg: np.ndarray
     out_reo_kg: np.ndarray
-    out_comp: list[bytes] | np.ndarray  # packed float32 per output
+    out_comp: list[bytes] | pa.Array  # packed float32 per output
 
 
 def _bin(values: object) -> pa.Array:
@@ -95,12 +95,11 @@ def chain(digest_list: list[bytes], *, previous: bytes = GENESIS) -> list[bytes]
     return out
 
 
-def pack_comp(comp: np.ndarray) -> list[bytes]:
-    """Pack (n, 17) fractions into 68-byte little-endian float32 values, one per row."""
+def pack_comp(comp: np.ndarray) -> pa.Array:
+    """Pack (n, 17) fractions into 68-byte little-endian float32 values, one per row (an Arrow binary array)."""
     data = np.ascontiguousarray(comp, dtype="<f4")
-    raw = data.tobytes()
     width = data.shape[1] * 4 if data.ndim == 2 else 68
-    return [raw[i:i + width] for i in range(0, len(raw), width)]
+    return pa.Array.from_buffers(pa.binary(width), len(data), [None, pa.py_buffer(data.tobytes())]).cast(pa.binary())
 
 
 def unpack_comp(values: list[bytes], *, width: int = 17) -> np.ndarray:

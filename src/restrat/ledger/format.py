@@ -236,3 +236,12 @@ def read_events(path: Path) -> EventFrames:
     if suffix == ".csv":
         return read_csv(path)
     raise InputError(Problem(field="file", rule="must be .jsonl, .parquet or .csv", value=path.name))
+
+
+def arrow_strings(values: pd.Series | pd.Index) -> pa.Array:
+    """A string column as one Arrow array, without a Python object per value when it is Arrow-backed already."""
+    arr = values.array.__arrow_array__() if hasattr(values.array, "__arrow_array__") else pa.array(
+        values.to_numpy(dtype=object), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.string())

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -16,7 +18,7 @@ from restrat.errors import InputError, Problem
 from restrat.ledger import consumers
 from restrat.ledger import kinds as K
 from restrat.ledger.chain import Canonical, digests, pack_comp, unpack_comp
-from restrat.ledger.format import EventFrames
+from restrat.ledger.format import EventFrames, arrow_strings
 from restrat.ledger.hashjob import HashJob, digest_and_chain, worth_a_child
 from restrat.ledger.validation import Context, Plan, check
 from restrat.store.bulk import PendingWrite, lookup
@@ -40,10 +42,6 @@ class ImportResult:
     seconds: float
 
 
-def _none(values: pd.Series) -> list:
-    return values.astype(object).where(values.notna(), None).tolist()
-
-
 def _null_below_zero(ids: np.ndarray) -> np.ndarray:
     return np.where(ids < 0, None, ids.astype(object))
 
@@ -56,19 +54,22 @@ def canonical(frames: EventFrames) -> Canonical:
                         np.where(kind == K.STOCK_COUNT, ev["stock_reo_kg"].to_numpy(dtype=float), np.nan))
     ref = ev["shipment_event"].where(kind == K.RECEIPT, ev["corrects"].where(kind == K.CORRECTION))
     has_comp = (kind == K.STOCK_COUNT).to_numpy() & ~np.isnan(frames.stock_comp).any(axis=1)
-    packed = pack_comp(np.nan_to_num(frames.stock_comp)) if len(ev) else []
-    declared_comp = [c if h else None for c, h in zip(packed, has_comp, strict=True)]
+    # the packed composition of each stock count that declares one, NULL elsewhere
+    at_comp = pa.array(np.cumsum(has_comp) - 1, mask=~has_comp)
+    declared_comp = pc.take(pack_comp(frames.stock_comp[has_comp]), at_comp)
     outs = frames.outputs
+    out_comp = frames.out_comp
     return Canonical(
-        uid=_none(ev["uid"]), kind=_none(ev["kind"]), at=ev["at"].to_numpy(dtype=np.int64),
-        facility=_none(ev["facility"]), partner=_none(ev["partner_facility"]), ref_uid=_none(ref),
-        declared_kg=declared, quota_ref=_none(ev["quota_id"]), licence_ref=_none(ev["licence_id"]),
-        country=_none(ev["country"]), note=_none(ev["note"]), declared_comp=declared_comp,
-        in_ev=frames.inputs["ev"].to_numpy(), in_batch=_none(frames.inputs["batch"]),
+        uid=arrow_strings(ev["uid"]), kind=arrow_strings(ev["kind"]), at=ev["at"].to_numpy(dtype=np.int64),
+        facility=arrow_strings(ev["facility"]), partner=arrow_strings(ev["partner_facility"]),
+        ref_uid=arrow_strings(ref), declared_kg=declared, quota_ref=arrow_strings(ev["quota_id"]),
+        licence_ref=arrow_strings(ev["licence_id"]), country=arrow_strings(ev["country"]),
+        note=arrow_strings(ev["note"]), declared_comp=declared_comp,
+        in_ev=frames.inputs["ev"].to_numpy(), in_batch=arrow_strings(frames.inputs["batch"]),
         in_kg=frames.inputs["kg"].to_numpy(dtype=float),
-        out_ev=outs["ev"].to_numpy(), out_batch=_none(outs["batch"]), out_form=_none(outs["form"]),
+        out_ev=outs["ev"].to_numpy(), out_batch=arrow_strings(outs["batch"]), out_form=arrow_strings(outs["form"]),
         out_kg=outs["kg"].to_numpy(dtype=float), out_reo_kg=outs["kg"].to_numpy(dtype=float) * outs["grade"].to_numpy(
-            dtype=float), out_comp=pack_comp(np.nan_to_num(frames.out_comp)) if len(outs) else [],
+            dtype=float), out_comp=pack_comp(np.nan_to_num(out_comp) if np.isnan(out_comp).any() else out_comp),
     )
 
 

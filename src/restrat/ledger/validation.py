@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from restrat.errors import Problem
 from restrat.ledger import kinds as K
-from restrat.ledger.format import EventFrames
+from restrat.ledger.format import EventFrames, arrow_strings
 
 COMPOSITION_TOLERANCE = 1e-3
 MAX_PROBLEMS = 1000
@@ -68,6 +69,23 @@ class _Collector:
                                       value=None if vals is None else vals[k]))
 
 
+def _position(values: pd.Series, keys: pd.Series | pd.Index) -> np.ndarray:
+    """For each value, the position of the first equal key; -1 where none is equal or the value is missing. A hash
+    lookup in Arrow: pandas' reindex on strings first turns every value into a Python object."""
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    if not len(keys):
+        return np.full(len(values), -1, dtype=np.int64)
+    found = pc.index_in(arrow_strings(values), value_set=arrow_strings(keys), skip_nulls=True)
+    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+
+def _pick(source: pd.Series, pos: np.ndarray, *, missing: float = np.nan) -> np.ndarray:
+    """source's values at pos as float64, missing where pos is -1."""
+    vals = source.to_numpy(dtype=float)
+    return np.where(pos >= 0, vals[np.maximum(pos, 0)] if len(vals) else missing, missing)
+
+
 def _blank(values: pd.Series) -> np.ndarray:
     return (values.isna() | values.astype("string").str.len().eq(0)).to_numpy(dtype=bool)
 
@@ -90,11 +108,11 @@ def check(frames: EventFrames, ctx: Context) -> tuple[list[Problem], Plan | None
     p.add(ev["at"].to_numpy() == np.iinfo(np.int64).min, "time", "must be an ISO 8601 date-time", ev["time"])
 
     fac_codes = ev["facility"].fillna("")
-    fac_id = ctx.facilities["id"].reindex(fac_codes).to_numpy(dtype=float)
+    fac_id = _pick(ctx.facilities["id"], _position(ev["facility"], ctx.facilities.index))
     p.add(_blank(ev["facility"]), "facility", "is required")
     p.add(~_blank(ev["facility"]) & np.isnan(fac_id), "facility", "unknown facility (not in the registry)", fac_codes)
     partner = ev["partner_facility"]
-    partner_id = ctx.facilities["id"].reindex(partner.fillna("")).to_numpy(dtype=float)
+    partner_id = _pick(ctx.facilities["id"], _position(partner, ctx.facilities.index))
     has_partner = ~_blank(partner)
     p.add(has_partner & np.isnan(partner_id), "partner_facility", "unknown facility (not in the registry)", partner)
     p.add((kind == K.SHIPMENT).to_numpy() & ~has_partner, "partner_facility", "a shipment names its destination")
@@ -114,10 +132,10 @@ def check(frames: EventFrames, ctx: Context) -> tuple[list[Problem], Plan | None
     in_ev = ins["ev"].to_numpy()
     in_kg = ins["kg"].to_numpy(dtype=float)
     p.add(~(in_kg > 0) | ~np.isfinite(in_kg), "inputs.mass_kg", "must be a positive number of kg", in_kg, ev=in_ev)
-    out_pos = pd.Series(np.arange(len(outs)), index=outs["batch"].fillna(""))
-    out_pos = out_pos[~out_pos.index.duplicated(keep="first")]
-    file_ref = out_pos.reindex(ins["batch"].fillna("")).to_numpy(dtype=float)
-    db_ref = ctx.batches["id"].reindex(ins["batch"].fillna("")).to_numpy(dtype=float)
+    out_pos = _position(ins["batch"], outs["batch"])
+    file_ref = np.where(out_pos >= 0, out_pos, np.nan)
+    db_pos = _position(ins["batch"], ctx.batches.index)
+    db_ref = _pick(ctx.batches["id"], db_pos)
     known = ~np.isnan(file_ref) | ~np.isnan(db_ref)
     p.add(~known, "inputs.batch", "unknown batch (not produced in this file nor in the ledger)", ins["batch"], ev=in_ev)
     at = ev["at"].to_numpy()
@@ -125,7 +143,7 @@ def check(frames: EventFrames, ctx: Context) -> tuple[list[Problem], Plan | None
     from_file = ~np.isnan(file_ref)
     prod_at[from_file] = at[outs["ev"].to_numpy()[file_ref[from_file].astype(np.int64)]]
     from_db = ~from_file & ~np.isnan(db_ref)
-    prod_at[from_db] = ctx.batches["at"].reindex(ins["batch"][from_db]).to_numpy(dtype=np.int64)
+    prod_at[from_db] = ctx.batches["at"].to_numpy(dtype=np.int64)[db_pos[from_db]]
     p.add(known & (prod_at > at[in_ev]), "inputs.batch", "consumed before the event that produced it",
           ins["batch"], ev=in_ev)
     producer = outs["ev"].to_numpy()[np.where(from_file, file_ref, 0).astype(np.int64)] if len(outs) else in_ev + 1
@@ -171,22 +189,23 @@ def check(frames: EventFrames, ctx: Context) -> tuple[list[Problem], Plan | None
     ref = ev["shipment_event"].where(kind == K.RECEIPT, ev["corrects"])
     needs_ref = kind.isin([K.RECEIPT, K.CORRECTION]).to_numpy()
     ref_field = np.where((kind == K.RECEIPT).to_numpy(), "shipment_event", "corrects")
-    file_uid = pd.Series(np.arange(n), index=ev["uid"].fillna(""))
-    file_uid = file_uid[~file_uid.index.duplicated(keep="first")]
-    ref_file = file_uid.reindex(ref.fillna("")).to_numpy(dtype=float)
-    ref_db = ctx.events["id"].reindex(ref.fillna("")).to_numpy(dtype=float)
+    ref_pos = _position(ref, ev["uid"])
+    ref_file = np.where(ref_pos >= 0, ref_pos, np.nan)
+    ref_db_pos = _position(ref, ctx.events.index)
+    ref_db = _pick(ctx.events["id"], ref_db_pos)
     ref_known = ~np.isnan(ref_file) | ~np.isnan(ref_db)
     for fname in ("shipment_event", "corrects"):
         sel = needs_ref & (ref_field == fname)
         p.add(sel & _blank(ref), fname, "is required")
         p.add(sel & ~_blank(ref) & ~ref_known, fname, "unknown event (not in this file nor in the ledger)", ref)
     ref_kind_file = kind.to_numpy()[np.where(np.isnan(ref_file), 0, ref_file).astype(np.int64)]
-    ref_kind_db = ctx.events["kind"].reindex(ref.fillna("")).to_numpy()
+    ref_kind_db = np.where(ref_db_pos >= 0, ctx.events["kind"].to_numpy(dtype=object)[np.maximum(ref_db_pos, 0)]
+                           if len(ctx.events) else None, None)
     ref_kinds = np.where(~np.isnan(ref_file), ref_kind_file, ref_kind_db)
     is_receipt = (kind == K.RECEIPT).to_numpy()
     p.add(is_receipt & ref_known & (ref_kinds != K.SHIPMENT), "shipment_event", "must reference a shipment", ref)
     ref_at = np.where(~np.isnan(ref_file), at[np.where(np.isnan(ref_file), 0, ref_file).astype(np.int64)],
-                      ctx.events["at"].reindex(ref.fillna("")).fillna(0).to_numpy(dtype=np.int64))
+                      _pick(ctx.events["at"], ref_db_pos, missing=0).astype(np.int64))
     p.add(is_receipt & ref_known & (ref_at > at), "time", "a receipt cannot precede its shipment", ev["time"])
     rkg = ev["received_kg"].to_numpy(dtype=float)
     p.add(is_receipt & ~(rkg > 0), "received_kg", "a receipt states the positive gross kg received", rkg)
