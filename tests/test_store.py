@@ -189,3 +189,28 @@ def test_a_rolled_back_staged_write_leaves_nothing_and_each_staging_file_is_deta
     assert len(_probe_rows(db, table)) == 50
     with db.connect() as conn:
         assert {r[1] for r in conn.exec_driver_sql("PRAGMA database_list")} <= {"main", "temp"}
+
+
+@pytest.mark.parametrize("stage_min_rows", [1, 10**9], ids=["staged", "bound"])
+def test_write_columns_reads_back_exactly_what_was_written_including_nulls_empty_text_and_float_bits(
+        db, monkeypatch, stage_min_rows) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", stage_min_rows)
+    meta = MetaData()
+    table = Table("exact_probe", meta, Column("id", Integer, primary_key=True), Column("kg", Float),
+                  Column("code", Text), Column("comp", LargeBinary), Column("big", BigInteger),
+                  Column("at", DateTime))
+    meta.create_all(db)
+    try:
+        columns = _probe_columns(2_000)
+        columns["code"][3] = ""  # an empty string is not NULL
+        columns["code"][6] = 'quote " and, comma\nnewline \\x00'
+        columns["comp"][10] = b""
+        with session_factory(db)() as s, s.begin():
+            assert bulk.write_columns(s, "exact_probe", columns) == 2_000
+        got = _probe_rows(db, table)
+        assert [r[1] for r in got] == columns["kg"].tolist()
+        assert [r[2] for r in got] == list(columns["code"])
+        assert [None if r[3] is None else bytes(r[3]) for r in got] == list(columns["comp"])
+        assert [r[4] for r in got] == columns["big"].tolist() and [r[5] for r in got] == columns["at"]
+    finally:
+        meta.drop_all(db)
