@@ -93,6 +93,8 @@ def main() -> None:
         with _PgDatabase() as url:
             r["pg_import"] = stage("import", data, url=url)
         with _PgDatabase() as url:
+            r["pg_import_ledger_only"] = stage("import", data, url=url, ledger_only=True)
+        with _PgDatabase() as url:
             r["pg_naive_import"] = stage("naive-import", data, url=url, limit=a.naive_events)
     (data.parent / "ledger-results.json").write_text(json.dumps(r, indent=2))
     print(report(r))
@@ -117,6 +119,11 @@ def report(r: dict[str, Any]) -> str:
         rows.append(("Import with full validation, PostgreSQL (events/s)", f"{pi['events_per_s']:,.0f}",
                      f"{pn['events_per_s']:,.0f}", f"{pi['events_per_s'] / pn['events_per_s']:.0f}x",
                      f"{pi['events']:,} events in {pi['seconds']:.1f} s; peak {pi['peak_mb']:,.0f} MB"))
+        if "pg_import_ledger_only" in r:
+            pb = r["pg_import_ledger_only"]
+            rows.append(("Same import on PostgreSQL, ledger alone (events/s)", f"{pb['events_per_s']:,.0f}", "", "",
+                         f"the capabilities that follow each import take "
+                         f"{1 - pi['events_per_s'] / pb['events_per_s']:.0%} of the import time there"))
     rows += [
         ("Trace a magnet batch to its mines, p99 (ms)", f"{tr['restrat']['p99_ms']:.1f}",
          f"{tr['naive']['p99_ms']:.1f}", f"{tr['naive']['p99_ms'] / tr['restrat']['p99_ms']:.1f}x",
