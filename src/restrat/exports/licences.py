@@ -399,10 +399,10 @@ def apply_exports(*, session: Session, exports: pd.DataFrame) -> dict[str, int]:
     if exports.empty:
         return {"exports": 0, "consumed": 0, "flagged": 0}
     licences = _lock_licences(session, sorted(set(exports.licence_ref.dropna().astype(str)) - {""}))
-    done = {int(r[0]) for r in lookup(session, "SELECT event_id FROM export_licence_use WHERE event_id IN {keys}",
-                                      exports.event_id.astype(int).tolist())}
-    done |= {int(r[0]) for r in lookup(session, "SELECT event_id FROM export_flag WHERE event_id IN {keys}",
-                                       exports.event_id.astype(int).tolist())}
+    # one range read per table on the indexed event ids, not an IN list of every id
+    span = {"lo": int(exports.event_id.min()), "hi": int(exports.event_id.max())}
+    done = {int(r[0]) for table in ("export_licence_use", "export_flag") for r in session.execute(
+        text(f"SELECT event_id FROM {table} WHERE event_id BETWEEN :lo AND :hi"), span)}
     ex = exports[~exports.event_id.astype(int).isin(done)].sort_values(["at_epoch_s", "event_id"]) \
         .reset_index(drop=True)
     if ex.empty:
