@@ -214,3 +214,26 @@ def test_write_columns_reads_back_exactly_what_was_written_including_nulls_empty
         assert [r[4] for r in got] == columns["big"].tolist() and [r[5] for r in got] == columns["at"]
     finally:
         meta.drop_all(db)
+
+
+def test_a_staging_file_is_written_beside_the_database_and_gone_once_attached(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    here = tmp_path / "data"
+    here.mkdir()
+    db = make_engine(f"sqlite:///{here / 'b.db'}")
+    meta = MetaData()
+    Table("probe", meta, Column("id", Integer, primary_key=True), Column("kg", Float))
+    meta.create_all(db)
+    monkeypatch.setattr(staging, "STAGE_MIN_ROWS", 1)
+    seen: list[list[str]] = []
+    real = staging._write_file
+
+    def spy(columns, where):  # type: ignore[no-untyped-def]
+        tmp = real(columns, where)
+        seen.append(sorted(p.name for p in here.iterdir()))
+        return tmp
+
+    monkeypatch.setattr(staging, "_write_file", spy)
+    with session_factory(db)() as s, s.begin():
+        bulk.write_columns(s, "probe", {"id": np.arange(1, 101), "kg": np.ones(100)})
+    assert any(name.startswith("restrat-stage-") for name in seen[0])
+    assert not [p for p in here.iterdir() if p.name.startswith("restrat-stage-")]

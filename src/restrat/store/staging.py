@@ -3,9 +3,9 @@
 Python's sqlite3 binds each value of each row through the interpreter; on a wide row that is four fifths of an
 insert's cost. Here the columns go as Arrow arrays into a scratch SQLite file through the ADBC driver, which binds
 them in C with the GIL released (so the caller goes on meanwhile, on a background thread), and the caller's own
-connection copies them in with one INSERT ... SELECT inside its own transaction. The file is unlinked as soon as
-it is attached; SQLite refuses to DETACH a database that a transaction has read, so the pool detaches it when the
-connection is returned (`detach_staged`, registered in store.db)."""
+connection copies them in with one INSERT ... SELECT inside its own transaction. The file is written beside the
+database and unlinked as soon as it is attached; SQLite refuses to DETACH a database that a transaction has read,
+so the pool detaches it when the connection is returned (`detach_staged`, registered in store.db)."""
 
 from __future__ import annotations
 
@@ -54,9 +54,18 @@ def as_arrow(values: Sequence[Any] | np.ndarray | pa.Array) -> pa.Array:
     return pa.array(items)
 
 
-def _write_file(columns: Columns) -> tempfile.TemporaryDirectory[str]:
+def _scratch_dir(conn: Connection) -> str | None:
+    """Beside the database file, whose disk holds the rows anyway (a small /tmp may not); None for a database in
+    memory (the system's temporary directory)."""
+    for _seq, name, path in conn.connection.dbapi_connection.execute("PRAGMA database_list"):
+        if name == "main" and path:
+            return os.path.dirname(path)
+    return None
+
+
+def _write_file(columns: Columns, where: str | None) -> tempfile.TemporaryDirectory[str]:
     data = pa.table({k: as_arrow(v) for k, v in columns.items()})
-    tmp = tempfile.TemporaryDirectory(prefix="restrat-stage-")
+    tmp = tempfile.TemporaryDirectory(prefix="restrat-stage-", dir=where)
     try:
         with adbc_sqlite.connect(os.path.join(tmp.name, "stage.db"), autocommit=True) as db, db.cursor() as cur:
             # a scratch file: nothing to recover after a crash
@@ -75,7 +84,7 @@ class Staged:
     def __init__(self, conn: Connection, columns: Columns) -> None:
         self.name = f"restrat_stage_{next(_names)}"
         conn.connection.info.setdefault(STAGED, []).append(self.name)
-        self._file = _workers.submit(_write_file, columns)
+        self._file = _workers.submit(_write_file, columns, _scratch_dir(conn))
 
     def table(self, conn: Connection) -> str:
         """Attach the staged rows to conn (SQLite, inside its transaction); the table to SELECT them from."""
