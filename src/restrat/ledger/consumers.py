@@ -31,8 +31,8 @@ class Written:
             country, reo_in_kg (REO of the inputs consumed), reo_out_kg (REO of the outputs produced)
     inputs: event_id, batch_id, kg (gross), reo_kg, form
     outputs: event_id, batch_id, facility_id (where it is held), form, kg (gross), reo_kg
-    in_comp, out_comp: (len(inputs), 17) and (len(outputs), 17) REO fractions per element in catalog order, as
-            stored (float32 precision), row for row with inputs and outputs, so no consumer reads them back
+    in_comp, out_comp: (len(inputs), 17) and (len(outputs), 17) float32 REO fractions per element in catalog
+            order, as stored, row for row with inputs and outputs, so no consumer reads them back
     """
 
     events: pd.DataFrame

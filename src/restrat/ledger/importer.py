@@ -129,15 +129,17 @@ def _written(new: EventFrames, c: Canonical, plan: Plan, ctx: Context, event_ids
     out_ev, in_ev = outs["ev"].to_numpy(), ins["ev"].to_numpy()
     from_file = plan.in_source == "file"
     pos = np.clip(plan.in_ref, 0, max(len(outs) - 1, 0))
-    # as stored: the ledger keeps compositions as float32
-    out_comp = new.out_comp.astype("<f4").astype(np.float64)
-    in_comp = out_comp[pos] if len(outs) else np.zeros((len(ins), out_comp.shape[1]))
+    # as stored: the ledger keeps compositions as float32 (and so do the matrices handed over, half the bytes)
+    out_comp = new.out_comp.astype(np.float32)
+    in_comp = out_comp[pos] if len(outs) else np.zeros((len(ins), out_comp.shape[1]), dtype=np.float32)
     per_kg = c.out_reo_kg[pos] / c.out_kg[pos] if len(outs) else np.zeros(len(ins))
-    in_form = np.asarray(c.out_form, dtype=object)[pos] if len(outs) else np.full(len(ins), None, dtype=object)
+    in_form = pc.take(c.out_form, pa.array(pos)) if len(outs) else pa.nulls(len(ins), pa.string())
     if not from_file.all():  # inputs that are batches of earlier imports
         db = ctx.batches.reindex(ins["batch"][~from_file])
         per_kg[~from_file] = db["reo_kg"].to_numpy(dtype=float) / db["gross_kg"].to_numpy(dtype=float)
-        in_form[~from_file] = db["form"].to_numpy(dtype=object)
+        db_form = np.full(len(ins), None, dtype=object)
+        db_form[~from_file] = db["form"].to_numpy(dtype=object)
+        in_form = pc.if_else(pa.array(from_file), in_form, pa.array(db_form, type=pa.string()))
         in_comp[~from_file] = unpack_comp([bytes(b) for b in db["comp"]], width=in_comp.shape[1])
     inputs = pd.DataFrame({"event_id": event_ids[in_ev], "batch_id": in_batch, "kg": c.in_kg,
                            "reo_kg": c.in_kg * per_kg, "form": in_form})
