@@ -122,6 +122,11 @@ def _context(session: Session, frames: EventFrames, *, ledger_empty: bool) -> Co
                    batches=batches.set_index("code"), events=events.set_index("uid"), taken_batch_codes=taken)
 
 
+def _text(values: pa.Array | list) -> pd.Series | list:
+    """An Arrow string column as a pandas one without copying it value by value."""
+    return values.to_pandas() if isinstance(values, pa.Array) else values
+
+
 def _written(new: EventFrames, c: Canonical, plan: Plan, ctx: Context, event_ids: np.ndarray,
              batch_ids: np.ndarray, in_batch: np.ndarray) -> consumers.Written:
     """The rows just written, for the capabilities that follow the ledger (quota and licence use)."""
@@ -142,14 +147,14 @@ def _written(new: EventFrames, c: Canonical, plan: Plan, ctx: Context, event_ids
         in_form = pc.if_else(pa.array(from_file), in_form, pa.array(db_form, type=pa.string()))
         in_comp[~from_file] = unpack_comp([bytes(b) for b in db["comp"]], width=in_comp.shape[1])
     inputs = pd.DataFrame({"event_id": event_ids[in_ev], "batch_id": in_batch, "kg": c.in_kg,
-                           "reo_kg": c.in_kg * per_kg, "form": in_form})
+                           "reo_kg": c.in_kg * per_kg, "form": _text(in_form)})
     outputs = pd.DataFrame({"event_id": event_ids[out_ev], "batch_id": batch_ids, "facility_id": plan.out_facility_id,
-                            "form": c.out_form, "kg": c.out_kg, "reo_kg": c.out_reo_kg})
+                            "form": _text(c.out_form), "kg": c.out_kg, "reo_kg": c.out_reo_kg})
     n = len(event_ids)
     events = pd.DataFrame({
-        "event_id": event_ids, "uid": c.uid, "kind": c.kind, "facility_id": plan.facility_id,
-        "partner_facility_id": plan.partner_id, "at_epoch_s": c.at, "quota_ref": c.quota_ref,
-        "licence_ref": c.licence_ref, "country": c.country,
+        "event_id": event_ids, "uid": _text(c.uid), "kind": _text(c.kind), "facility_id": plan.facility_id,
+        "partner_facility_id": plan.partner_id, "at_epoch_s": c.at, "quota_ref": _text(c.quota_ref),
+        "licence_ref": _text(c.licence_ref), "country": _text(c.country),
         "reo_in_kg": np.bincount(in_ev, weights=inputs["reo_kg"].to_numpy(), minlength=n) if len(ins) else 0.0,
         "reo_out_kg": np.bincount(out_ev, weights=c.out_reo_kg, minlength=n) if len(outs) else 0.0})
     return consumers.Written(events=events, inputs=inputs, outputs=outputs, in_comp=in_comp, out_comp=out_comp)
