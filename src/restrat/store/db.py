@@ -23,6 +23,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     # a page miss. 256 MB is a ceiling, not an allocation.
     cur.execute("PRAGMA cache_size=-262144")
     cur.execute("PRAGMA temp_store=MEMORY")
+    # A big import's dirty pages stay in memory until its commit instead of being spilled to the WAL and written
+    # again (about 3% of a 1M-event import); the import holds its frames in memory anyway, several times larger.
     cur.execute("PRAGMA cache_spill=OFF")
     cur.close()
 
