@@ -220,3 +220,32 @@ def test_recorded_findings_are_forwarded_up_and_down_the_chain_once_per_facility
     assert got == {("SEP", "at", "element_gain"), ("MINE-R", "upstream", "element_gain"),
                    ("MINE-I", "upstream", "element_gain"), ("MINE-R", "at", "transfer_mismatch"),
                    ("SEP", "downstream", "transfer_mismatch")}
+
+
+def _change_quota(engine: Engine, code: str, tonnes: float, effective_on: str) -> None:
+    with session_factory(engine)() as s, s.begin():
+        s.execute(text("INSERT INTO quota_change (target, target_id, effective_on, tonnes_reo, reason, recorded_at, "
+                       "username) SELECT 'allocation', id, :on, :t, 'test', CURRENT_TIMESTAMP, 'test' "
+                       "FROM quota_allocation WHERE code = :c"),
+                  {"on": dt.date.fromisoformat(effective_on), "t": tonnes, "c": code})
+
+
+def _more_mine_r(days: range) -> list[dict]:
+    return [{"event_id": f"XR{d}", "kind": "extraction", "time": t(d), "facility": "MINE-R", "quota_id": "Q-R",
+             "outputs": [out(f"CR{d}", "concentrate", 1_000, 0.5, {"La": 0.5, "Ce": 0.5})]} for d in days]
+
+
+def test_a_quota_cut_during_the_year_counts_from_its_day_for_the_extractions_after_it(chain_db) -> None:  # type: ignore[no-untyped-def]
+    _add(chain_db, simple_chain())  # MINE-R took 5 t REO of its 6 t on day 0
+    _change_quota(chain_db, "Q-R", 5.2, "2025-03-01")  # day 59
+    _add(chain_db, _more_mine_r(range(60, 62)))  # 5.5 t and 6.0 t: both beyond the 5.2 t in force by then
+    assert _kinds(chain_db) == {"over_quota": [["XR60", "XR61"]]}
+    assert _scan(chain_db).loc[0, "size"] == pytest.approx(800.0)
+
+
+def test_a_quota_raised_during_the_year_covers_the_extractions_after_it_but_not_those_before(chain_db) -> None:  # type: ignore[no-untyped-def]
+    _add(chain_db, simple_chain())
+    _add(chain_db, _more_mine_r(range(10, 14)))  # 5.5, 6.0, 6.5 (crosses the 6 t), 7.0 before the raise
+    _change_quota(chain_db, "Q-R", 8.0, "2025-03-01")
+    _add(chain_db, _more_mine_r(range(60, 62)))  # 7.5, 8.0: within the raised 8 t
+    assert _kinds(chain_db) == {"over_quota": [["XR12", "XR13"]]}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from restrat.catalog.service import ELEMENTS
 from restrat.ledger import kinds as K
+from restrat.quota.amounts import in_force
 from restrat.store.bulk import lookup
 
 COLUMNS = ["kind", "rule", "event_uids", "facility_code", "size", "unit"]
@@ -48,7 +49,10 @@ class LedgerTables:
     comp: np.ndarray  # (len(batches), 17) REO fractions
     inputs: pd.DataFrame  # event_id, batch_id, kg
     facilities: pd.DataFrame  # id, code, stage, ore_type
-    quotas: pd.DataFrame  # code, facility_id, year, kind, tonnes_reo
+    quotas: pd.DataFrame  # id, code, facility_id, year, kind, tonnes_reo (as allocated)
+    # dated changes of those allocations: target_id, change_id, effective_on, tonnes_reo (from that day)
+    quota_changes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["target_id", "change_id", "effective_on", "tonnes_reo"]))
     # Event ids -> event uids, for the events the findings name; reading a million uids would cost more than
     # the whole scan, so load_tables leaves them in the database.
     uid_of: Callable[[list[int]], dict[int, str]] | None = None
@@ -95,14 +99,17 @@ def load_tables(*, session: Session) -> LedgerTables:
         inputs[col] = inputs[col].astype(np.int64)
     facilities = pd.DataFrame(_rows(session, "SELECT id, code, stage, ore_type FROM facility"),
                               columns=["id", "code", "stage", "ore_type"])
-    quotas = pd.DataFrame(_rows(session, "SELECT code, facility_id, year, kind, tonnes_reo FROM quota_allocation"),
-                          columns=["code", "facility_id", "year", "kind", "tonnes_reo"])
+    quotas = pd.DataFrame(_rows(session, "SELECT id, code, facility_id, year, kind, tonnes_reo FROM quota_allocation"),
+                          columns=["id", "code", "facility_id", "year", "kind", "tonnes_reo"])
+    quota_changes = pd.DataFrame(_rows(session, "SELECT target_id, id, effective_on, tonnes_reo FROM quota_change "
+                                                "WHERE target = 'allocation'"),
+                                 columns=["target_id", "change_id", "effective_on", "tonnes_reo"])
 
     def uid_of(ids: list[int]) -> dict[int, str]:
         return {int(i): u for i, u in lookup(session, "SELECT id, uid FROM ledger_event WHERE id IN {keys}", ids)}
 
     return LedgerTables(events=events, batches=batches, comp=comp, inputs=inputs, facilities=facilities,
-                        quotas=quotas, uid_of=uid_of)
+                        quotas=quotas, quota_changes=quota_changes, uid_of=uid_of)
 
 
 def _findings(kind: str, rule: str | Iterable[str], positions: Iterable[list[int]], facility: Iterable[Any],
@@ -168,13 +175,16 @@ class _Scan:
         v = pd.DataFrame({"ref": ref[valid], "at": self.at[x][valid], "pos": x[valid], "reo": reo[valid]})
         v = v.sort_values(["ref", "at", "pos"], kind="stable")
         v["cum"] = v.groupby("ref", sort=False)["reo"].cumsum()
-        v["limit"] = q["tonnes_reo"].reindex(v["ref"]).to_numpy(dtype=float) * 1000.0
+        # the amount in force on each extraction's day: a dated change (a cut or a raise) counts from its day on
+        v["limit"] = in_force(pd.DataFrame({
+            "id": q["id"].reindex(v["ref"]).to_numpy(), "tonnes_reo": q["tonnes_reo"].reindex(v["ref"]).to_numpy(),
+            "on": pd.to_datetime(v["at"].to_numpy(), unit="s").normalize()}), self.t.quota_changes) * 1000.0
         over = v[v["cum"] > v["limit"] * (1 + 1e-9)]
         if len(over):
             g = over.groupby("ref", sort=False)
             pos = g["pos"].agg(list)
-            excess = g["cum"].max() - g["limit"].first()
-            limit_t = g["limit"].first() / 1000
+            excess = (over["cum"] - over["limit"]).groupby(over["ref"], sort=False).last()
+            limit_t = g["limit"].last() / 1000
             out.append(_findings("over_quota", [f"extraction beyond quota {r} ({lt:,.0f} t REO)"
                                                 for r, lt in zip(pos.index, limit_t, strict=True)],
                                  (list(ps[:MAX_UIDS]) for ps in pos),
