@@ -249,3 +249,12 @@ def test_a_quota_raised_during_the_year_covers_the_extractions_after_it_but_not_
     _change_quota(chain_db, "Q-R", 8.0, "2025-03-01")
     _add(chain_db, _more_mine_r(range(60, 62)))  # 7.5, 8.0: within the raised 8 t
     assert _kinds(chain_db) == {"over_quota": [["XR12", "XR13"]]}
+
+
+def test_the_synthetic_registry_gives_each_mining_quota_to_the_enterprise_that_owns_the_mine(db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ledger = _load_synthetic(db, tmp_path, events=600, seed=2, anomaly_rate=0.0)
+    with db.connect() as conn:
+        rows = conn.execute(text("SELECT q.code, e.code FROM quota_allocation q "
+                                 "JOIN facility f ON f.id = q.facility_id "
+                                 "JOIN enterprise e ON e.id = q.enterprise_id AND e.id = f.enterprise_id")).all()
+    assert len(rows) == len(ledger.quotas) > 0

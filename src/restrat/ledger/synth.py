@@ -427,11 +427,15 @@ def load_registry(*, session: Session, ledger: SynthLedger) -> dict[str, int]:
                                    source=rec.source)
     registry.import_facilities(session=session, rows=fac, source_name="synth")
     ids = dict(session.execute(select(reg.Facility.code, reg.Facility.id)).all())
+    # a mining quota is held by the enterprise that owns the mine
+    holder = dict(zip(fac.code, fac.enterprise.map(dict(session.execute(select(reg.Enterprise.code,
+                                                                               reg.Enterprise.id)).all())),
+                      strict=True))
     known = set(session.scalars(select(QuotaAllocation.code)))
     q = ledger.quotas[~ledger.quotas.code.isin(known)]
     insert_rows(session, QuotaAllocation.__table__, [
         {"code": r.code, "year": int(r.year), "kind": r.kind, "ore_type": r.ore_type, "facility_id": ids[r.facility],
-         "tonnes_reo": float(r.tonnes_reo), "data_status": "illustrative",
+         "enterprise_id": int(holder[r.facility]), "tonnes_reo": float(r.tonnes_reo), "data_status": "illustrative",
          "source": "restrat synth ledger (ILLUSTRATIVE)"} for r in q.itertuples(index=False)])
     session.flush()
     return {"enterprises": int((~fac.enterprise.isin(have)).sum()), "facilities": len(fac), "quotas": len(q)}
