@@ -143,7 +143,7 @@ def _probe_columns(n: int) -> dict[str, object]:
             "code": np.array([f"B-{i}" if i % 3 else None for i in range(n)], dtype=object),
             "comp": [rng.random(17).astype("<f4").tobytes() if i % 5 else None for i in range(n)],
             "big": np.full(n, 2**62 + 3),
-            "at": [dt.datetime(2026, 12, 5, 21, 0, i % 60, (i * 7919) % 1_000_000) for i in range(n)]}
+            "at": [dt.datetime(2026, 12, 5, 21, 0, i % 60, (i * 7919) % 1_000_000) if i else None for i in range(n)]}
 
 
 def _probe_rows(db, table: Table) -> list[tuple]:  # type: ignore[no-untyped-def]

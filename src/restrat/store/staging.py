@@ -49,7 +49,7 @@ def as_arrow(values: Sequence[Any] | np.ndarray | pa.Array) -> pa.Array:
     if isinstance(values, np.ndarray) and values.dtype != object:
         return pa.array(values)
     items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    if items and isinstance(items[0], dt.datetime):
+    if isinstance(next((v for v in items if v is not None), None), dt.datetime):
         items = [v.isoformat(" ") if v is not None else None for v in items]
     return pa.array(items)
 
