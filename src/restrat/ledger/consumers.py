@@ -1,9 +1,10 @@
-"""What other capabilities learn from each import, inside its transaction: the events just written, set-wise.
+"""What other capabilities learn from each import, inside its transaction: the rows it writes, set-wise.
 
 Quota use (mining by REO extracted, separation by REO processed) and licence use (exports) must move with the
 ledger and never drift from it, so they are applied in the same transaction as the events that cause them. Each
 entry of CONSUMERS names a function `fn(*, session, written)` by "module:function"; it is imported when first
-needed, so the ledger does not depend on the capabilities that read it.
+needed, so the ledger does not depend on the capabilities that read it. A consumer takes the import's rows from
+`Written` and never reads them back: the event rows are copied in after the consumers run.
 """
 
 from __future__ import annotations

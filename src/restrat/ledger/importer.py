@@ -229,8 +229,10 @@ def import_events(*, session: Session, frames: EventFrames, source_name: str = "
             event_ids, c.uid, c.kind, plan.facility_id, _null_below_zero(plan.partner_id), c.at,
             _null_below_zero(ref_ids), np.where(np.isnan(c.declared_kg), None, c.declared_kg), c.declared_comp,
             c.quota_ref, c.licence_ref, c.country, c.note, np.full(n, import_id), new_dig, links), strict=True))))
-        # what the consumers receive is worked out while the events are staged
-        written = _written(new, c, plan, ctx, event_ids, batch_ids, in_batch) if consumers.CONSUMERS else None
+        # The consumers run while the event rows are staged: they receive every row in `written` and never read
+        # this import's rows back, so the event rows can land after them, in the same transaction.
+        if consumers.CONSUMERS:
+            consumers.notify(session=session, written=_written(new, c, plan, ctx, event_ids, batch_ids, in_batch))
         pending[-1].finish()
     except BaseException:
         if job is not None:
@@ -238,8 +240,6 @@ def import_events(*, session: Session, frames: EventFrames, source_name: str = "
         for write in pending:
             write.discard()
         raise
-    if written is not None:
-        consumers.notify(session=session, written=written)
 
     head = links[-1].as_py()
     session.execute(text("UPDATE ledger_head SET last_event_id = :e, last_batch_id = :b, last_chain = :c "
