@@ -66,6 +66,16 @@ def _copy(raw: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[
     return count
 
 
+def _python(values: Sequence[Any] | np.ndarray | pa.Array) -> Sequence[Any]:
+    """A column as Python values, for the drivers that bind row by row."""
+    return values.tolist() if isinstance(values, np.ndarray) else values.to_pylist() if isinstance(
+        values, pa.Array) else values
+
+
+def _rows(columns: Columns, names: Sequence[str]) -> Iterable[tuple[Any, ...]]:
+    return zip(*(_python(columns[c]) for c in names), strict=True)
+
+
 def add_rows(conn: Connection, table: str, keys: Sequence[str], values: Sequence[str], columns: Columns) -> None:
     """Add rows, given column-wise (keys then values, no key twice), to a table of running totals: a new key is
     inserted, an existing one has the values added. One INSERT ... SELECT ... ON CONFLICT from staged rows (COPY
@@ -74,14 +84,12 @@ def add_rows(conn: Connection, table: str, keys: Sequence[str], values: Sequence
     cols = ", ".join(names)
     conflict = (f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
                 + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in values))
-    rows = zip(*(v.tolist() if isinstance(v, np.ndarray) else v.to_pylist() if isinstance(v, pa.Array) else v
-                 for v in (columns[c] for c in names)), strict=True)
     raw = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
         staged = f"tmp_add_{table}"
         # on an error the transaction rolls back, and the temporary table with it
         conn.exec_driver_sql(f"CREATE TEMP TABLE {staged} ON COMMIT DROP AS SELECT {cols} FROM {table} WITH NO DATA")
-        _copy(raw, staged, names, rows)
+        _copy(raw, staged, names, _rows(columns, names))
         conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staged} {conflict}")
         conn.exec_driver_sql(f"DROP TABLE {staged}")
     elif staging.worth_staging(conn, len(columns[keys[0]])):
@@ -92,7 +100,7 @@ def add_rows(conn: Connection, table: str, keys: Sequence[str], values: Sequence
         cur = raw.cursor()
         try:
             cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(names))}) {conflict}",
-                            rows)
+                            _rows(columns, names))
         finally:
             cur.close()
 
@@ -136,11 +144,10 @@ def _write_bound(session: Session, table: str, columns: Columns) -> int:
     names = list(columns)
     if not names:
         return 0
-    plain = {k: v.to_pylist() if isinstance(v, pa.Array) else v for k, v in columns.items()}
     if session.connection().dialect.name != "sqlite":
-        return write_rows(session, table, names, zip(*plain.values(), strict=True))
-    arrays = {k: v if isinstance(v, np.ndarray) and v.dtype != object else np.asarray(v, dtype=object)
-              for k, v in plain.items()}
+        return write_rows(session, table, names, _rows(columns, names))
+    arrays = {k: v if isinstance(v, np.ndarray) and v.dtype != object else np.asarray(_python(v), dtype=object)
+              for k, v in columns.items()}
     n = len(next(iter(arrays.values())))
     nullable = [k for k, v in arrays.items() if v.dtype == object and len(v) and pd.isna(v).any()]
     signature = np.zeros(n, dtype=np.int64)
